@@ -1,0 +1,16 @@
+// Command signet signs container images and stores, discovers, pulls and
+// verifies their signatures in OCI registries.
+//
+// All the work is done by the packages under pkg/; this file only hands the
+// command line to pkg/cli and turns the result into the exit status.
+package main
+
+import (
+	"os"
+
+	"github.com/signet-oci/signet/pkg/cli"
+)
+
+func main() {
+	os.Exit(cli.Main())
+}
