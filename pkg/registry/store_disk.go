@@ -1,0 +1,388 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// diskStore keeps everything under one root directory:
+//
+//	blobs/<alg>/<hex[:2]>/<hex>                 blob content (shared, immutable)
+//	repos/<name>/_blobs/<alg>/<hex>             a repository's link to a blob (empty file)
+//	repos/<name>/_manifests/<alg>/<hex>         "<media type>\n" followed by the manifest bytes
+//	repos/<name>/_tags/<tag>                    the digest the tag points at
+//	repos/<name>/_index/<kind>/<alg>/<hex>/<alg>-<hex>  subject index entries
+//	uploads/                                    upload sessions in progress (emptied at start)
+//	tmp/                                        temporary files of atomic writes (emptied at start)
+//
+// Every file becomes visible by rename(2) of a complete, fsynced temporary
+// file in the same file system, followed by an fsync of the directory, so a
+// crash leaves either the old state or the new one. Repository names,
+// tags and digests are validated before they reach this layer; "_"-prefixed
+// directories cannot collide with repository path components.
+type diskStore struct {
+	root    string
+	tmp     string
+	uploads string
+}
+
+func newDiskStore(root string) (*diskStore, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	s := &diskStore{root: root, tmp: filepath.Join(root, "tmp"), uploads: filepath.Join(root, "uploads")}
+	// Leftovers of a previous run are incomplete writes: never visible, now garbage.
+	for _, d := range []string{s.tmp, s.uploads} {
+		if err := os.RemoveAll(d); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []string{s.tmp, s.uploads, filepath.Join(root, "blobs"), filepath.Join(root, "repos")} {
+		if err := mkdirAllSync(d); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *diskStore) close() error { return nil }
+
+func (s *diskStore) blobPath(d digest.Digest) string {
+	h := d.Encoded()
+	return filepath.Join(s.root, "blobs", d.Algorithm().String(), h[:2], h)
+}
+
+func (s *diskStore) repoPath(repo string, parts ...string) string {
+	return filepath.Join(append([]string{s.root, "repos", filepath.FromSlash(repo)}, parts...)...)
+}
+
+func digestPath(d digest.Digest) string {
+	return filepath.Join(d.Algorithm().String(), d.Encoded())
+}
+
+func (s *diskStore) blobSize(d digest.Digest) (int64, error) {
+	fi, err := os.Stat(s.blobPath(d))
+	if err != nil {
+		return 0, notFound(err)
+	}
+	return fi.Size(), nil
+}
+
+func (s *diskStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) {
+	f, err := os.Open(s.blobPath(d))
+	if err != nil {
+		return nil, 0, notFound(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+type diskUpload struct {
+	f *os.File
+	n int64
+}
+
+func (u *diskUpload) Write(p []byte) (int, error) {
+	n, err := u.f.Write(p)
+	u.n += int64(n)
+	return n, err
+}
+
+func (u *diskUpload) size() int64 { return u.n }
+
+func (u *diskUpload) reader() (io.ReadCloser, error) {
+	f, err := os.Open(u.f.Name())
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, u.n), f}, nil
+}
+
+func (u *diskUpload) truncate(n int64) error {
+	if err := u.f.Truncate(n); err != nil {
+		return err
+	}
+	if _, err := u.f.Seek(n, io.SeekStart); err != nil {
+		return err
+	}
+	u.n = n
+	return nil
+}
+
+func (u *diskUpload) discard() error {
+	u.f.Close()
+	return os.Remove(u.f.Name())
+}
+
+func (s *diskStore) newUpload() (uploadFile, error) {
+	f, err := os.CreateTemp(s.uploads, "upload-*")
+	if err != nil {
+		return nil, err
+	}
+	return &diskUpload{f: f}, nil
+}
+
+func (s *diskStore) commitBlob(uf uploadFile, d digest.Digest) error {
+	u := uf.(*diskUpload)
+	defer os.Remove(u.f.Name()) // no-op after a successful rename
+	if err := u.f.Sync(); err != nil {
+		u.f.Close()
+		return err
+	}
+	if err := u.f.Close(); err != nil {
+		return err
+	}
+	target := s.blobPath(d)
+	if _, err := os.Stat(target); err == nil {
+		// Same digest, same content: it was verified before it was renamed.
+		return nil
+	}
+	dir := filepath.Dir(target)
+	if err := mkdirAllSync(dir); err != nil {
+		return err
+	}
+	if err := os.Rename(u.f.Name(), target); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func (s *diskStore) repoExists(repo string) (bool, error) {
+	for _, sub := range []string{"_blobs", "_manifests", "_tags"} {
+		if _, err := os.Stat(s.repoPath(repo, sub)); err == nil {
+			return true, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func (s *diskStore) linkBlob(repo string, d digest.Digest) error {
+	p := s.repoPath(repo, "_blobs", digestPath(d))
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	return s.writeAtomic(p, nil)
+}
+
+func (s *diskStore) blobLinked(repo string, d digest.Digest) (bool, error) {
+	return exists(s.repoPath(repo, "_blobs", digestPath(d)))
+}
+
+func (s *diskStore) unlinkBlob(repo string, d digest.Digest) error {
+	return s.remove(s.repoPath(repo, "_blobs", digestPath(d)))
+}
+
+func (s *diskStore) putManifest(repo string, d digest.Digest, mediaType string, body []byte) error {
+	if strings.ContainsAny(mediaType, "\r\n") {
+		return fmt.Errorf("invalid media type %q", mediaType)
+	}
+	buf := make([]byte, 0, len(mediaType)+1+len(body))
+	buf = append(append(append(buf, mediaType...), '\n'), body...)
+	return s.writeAtomic(s.repoPath(repo, "_manifests", digestPath(d)), buf)
+}
+
+func (s *diskStore) getManifest(repo string, d digest.Digest) (string, []byte, error) {
+	b, err := os.ReadFile(s.repoPath(repo, "_manifests", digestPath(d)))
+	if err != nil {
+		return "", nil, notFound(err)
+	}
+	mt, body, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok {
+		return "", nil, fmt.Errorf("corrupt manifest record %s", d)
+	}
+	return string(mt), body, nil
+}
+
+func (s *diskStore) hasManifest(repo string, d digest.Digest) (bool, error) {
+	return exists(s.repoPath(repo, "_manifests", digestPath(d)))
+}
+
+func (s *diskStore) deleteManifest(repo string, d digest.Digest) error {
+	return s.remove(s.repoPath(repo, "_manifests", digestPath(d)))
+}
+
+func (s *diskStore) putTag(repo, tag string, d digest.Digest) error {
+	return s.writeAtomic(s.repoPath(repo, "_tags", tag), []byte(d.String()))
+}
+
+func (s *diskStore) getTag(repo, tag string) (digest.Digest, error) {
+	b, err := os.ReadFile(s.repoPath(repo, "_tags", tag))
+	if err != nil {
+		return "", notFound(err)
+	}
+	return parseDigest(string(b))
+}
+
+func (s *diskStore) deleteTag(repo, tag string) error {
+	return s.remove(s.repoPath(repo, "_tags", tag))
+}
+
+func (s *diskStore) listTags(repo string) ([]string, error) {
+	ents, err := os.ReadDir(s.repoPath(repo, "_tags"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	tags := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if validTag(e.Name()) {
+			tags = append(tags, e.Name())
+		}
+	}
+	return tags, nil // os.ReadDir sorts by name
+}
+
+func (s *diskStore) indexDir(repo, kind string, subject digest.Digest) string {
+	return s.repoPath(repo, "_index", kind, digestPath(subject))
+}
+
+func indexFileName(member digest.Digest) string {
+	return member.Algorithm().String() + "-" + member.Encoded()
+}
+
+func (s *diskStore) putIndex(repo, kind string, subject digest.Digest, e indexEntry) error {
+	return s.writeAtomic(filepath.Join(s.indexDir(repo, kind, subject), indexFileName(e.member)), e.data)
+}
+
+func (s *diskStore) listIndex(repo, kind string, subject digest.Digest) ([]indexEntry, error) {
+	dir := s.indexDir(repo, kind, subject)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]indexEntry, 0, len(ents))
+	for _, e := range ents {
+		alg, hex, ok := strings.Cut(e.Name(), "-")
+		if !ok {
+			continue
+		}
+		member, err := parseDigest(alg + ":" + hex)
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted concurrently
+			}
+			return nil, err
+		}
+		out = append(out, indexEntry{member: member, data: data})
+	}
+	return out, nil
+}
+
+func (s *diskStore) deleteIndex(repo, kind string, subject, member digest.Digest) error {
+	err := s.remove(filepath.Join(s.indexDir(repo, kind, subject), indexFileName(member)))
+	if errors.Is(err, errNotFound) {
+		return nil
+	}
+	return err
+}
+
+// writeAtomic writes data to path: temporary file, fsync, rename, fsync of
+// the directory.
+func (s *diskStore) writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := mkdirAllSync(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.tmp, "write-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func (s *diskStore) remove(path string) error {
+	if err := os.Remove(path); err != nil {
+		return notFound(err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func notFound(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return errNotFound
+	}
+	return err
+}
+
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
+
+// mkdirAllSync creates dir and its missing parents, fsyncing each parent
+// whose entries changed so that the new directories survive a crash.
+func mkdirAllSync(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirAllSync(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
