@@ -44,11 +44,15 @@ EOM
 	GOFLAGS=-mod=mod go build -o "$work/conformance" "$SUITE_MODULE"
 )
 
-# 2. Build signet.
-(cd "$repo_root" && go build -o bin/signet ./cmd/signet)
+# 2. Build signet (SIGNET_BIN overrides, e.g. to test a prebuilt binary).
+signet="${SIGNET_BIN:-}"
+if [[ -z "$signet" ]]; then
+	(cd "$repo_root" && go build -o bin/signet ./cmd/signet)
+	signet="$repo_root/bin/signet"
+fi
 
 # 3. Start the registry on a free port; it prints its URL once ready.
-"$repo_root/bin/signet" registry serve --memory --addr 127.0.0.1:0 >"$work/url" 2>"$work/server.log" &
+"$signet" registry serve --memory --addr 127.0.0.1:0 >"$work/url" 2>"$work/server.log" &
 server_pid=$!
 url=""
 for _ in $(seq 1 100); do

@@ -57,6 +57,9 @@ type manifestFields struct {
 	Annotations   map[string]string `json:"annotations"`
 }
 
+// maxTagParams bounds the ?tag= parameters of one manifest push.
+const maxTagParams = 64
+
 func invalid(detail string) error { return errManifestInvalid.withDetail(detail) }
 
 func (rg *Registry) handleManifest(w http.ResponseWriter, r *http.Request, repo, refStr string) error {
@@ -132,6 +135,22 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 	}
 	if int64(len(body)) > rg.cfg.MaxManifestSize {
 		return tooBig
+	}
+
+	// Tags: the reference, or ?tag= parameters on a push by digest.
+	var tags []string
+	if ref.tag != "" {
+		tags = append(tags, ref.tag)
+	} else if tp := r.URL.Query()["tag"]; len(tp) > 0 {
+		if len(tp) > maxTagParams {
+			return invalid("too many tag parameters")
+		}
+		for _, t := range tp {
+			if !validTag(t) {
+				return invalid("invalid tag " + strconv.Quote(t))
+			}
+		}
+		tags = tp
 	}
 
 	// Digest: the one in the URL must match; a tag gets the canonical one.
@@ -210,12 +229,17 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 	if err := rg.store.putManifest(repo, d, mt, body); err != nil {
 		return err
 	}
-	if ref.tag != "" {
-		if err := rg.store.putTag(repo, ref.tag, d); err != nil {
+	for _, t := range tags {
+		if err := rg.store.putTag(repo, t, d); err != nil {
 			return err
 		}
 	}
 	h := w.Header()
+	if ref.digest != "" {
+		for _, t := range tags {
+			h.Add("OCI-Tag", t)
+		}
+	}
 	h.Set("Location", "/v2/"+repo+"/manifests/"+d.String())
 	h.Set("Docker-Content-Digest", d.String())
 	if subject != "" {

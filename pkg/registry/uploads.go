@@ -165,10 +165,14 @@ func (rg *Registry) startUpload(w http.ResponseWriter, r *http.Request, repo str
 	if mount := q.Get("mount"); mount != "" {
 		from := q.Get("from")
 		d, err := parseDigest(mount)
-		if err == nil && from != "" && validName(from) {
-			ok, err := rg.store.blobLinked(from, d)
-			if err != nil {
-				return err
+		if err == nil && (from == "" || validName(from)) {
+			// With from=, the blob must be in that repository; without it
+			// (anonymous mount) any stored, verified content will do.
+			ok := true
+			if from != "" {
+				if ok, err = rg.store.blobLinked(from, d); err != nil {
+					return err
+				}
 			}
 			if ok {
 				if _, err := rg.store.blobSize(d); err == nil {
