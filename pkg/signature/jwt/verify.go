@@ -270,6 +270,9 @@ func verifyChain(leaf *x509.Certificate, inters, trusted []*x509.Certificate, no
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageCodeSigning},
 	})
 	if err != nil {
+		if e := notCAIssuer(leaf, inters, trusted); e != nil {
+			return nil, e
+		}
 		return nil, chainError(leaf, err)
 	}
 	var weak *Error
@@ -306,6 +309,33 @@ func chainError(leaf *x509.Certificate, err error) *Error {
 		return vErr(CertificateInvalid, "certificate %q has an unhandled critical extension", leaf.Subject.CommonName)
 	}
 	return vErr(UntrustedChain, "certificate %q: chain verification failed: %v", leaf.Subject.CommonName, err)
+}
+
+// notCAIssuer explains a failed chain whose issuer (among inters and
+// trusted) signed the certificate below it but is not a CA: Go reports that
+// only as an unknown authority. It runs on the error path only.
+func notCAIssuer(leaf *x509.Certificate, inters, trusted []*x509.Certificate) *Error {
+	cur := leaf
+	for range MaxChainCertificates {
+		var next *x509.Certificate
+		for _, cands := range [][]*x509.Certificate{inters, trusted} {
+			for _, p := range cands {
+				if p == cur || !bytes.Equal(p.RawSubject, cur.RawIssuer) ||
+					p.CheckSignature(cur.SignatureAlgorithm, cur.RawTBSCertificate, cur.Signature) != nil {
+					continue
+				}
+				if (p.Version == 3 && !p.BasicConstraintsValid) || (p.BasicConstraintsValid && !p.IsCA) {
+					return vErr(CertificateInvalid, "certificate %q signed %q but is not a CA", p.Subject.CommonName, cur.Subject.CommonName)
+				}
+				next = p
+			}
+		}
+		if next == nil || next.Equal(cur) {
+			return nil
+		}
+		cur = next
+	}
+	return nil
 }
 
 // weakKeyIn reports an RSA key under MinRSABits in chain.
