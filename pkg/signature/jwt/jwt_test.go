@@ -532,7 +532,11 @@ func TestVerifyFailures(t *testing.T) {
 		{name: "unparsable reference", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"references":["busybox"]}`), class: jwt.ReferenceMismatch},
 		{name: "digest mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.Digest = descriptorOf([]byte("x")).Digest; return d }, class: jwt.SubjectMismatch},
 		{name: "size mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.Size++; return d }, class: jwt.SubjectMismatch},
-		{name: "mediaType mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.MediaType = "application/vnd.oci.image.manifest.v1+json"; return d }, class: jwt.SubjectMismatch},
+		{name: "mediaType mismatch", token: good, subject: func() ocispecDescriptor {
+			d := manifestDesc
+			d.MediaType = "application/vnd.oci.image.manifest.v1+json"
+			return d
+		}, class: jwt.SubjectMismatch},
 		{name: "manifest with trailing newline", token: good, subject: func() ocispecDescriptor { return descriptorOf(newline) }, class: jwt.SubjectMismatch},
 	}
 	for _, tc := range cases {
@@ -574,4 +578,3 @@ func TestVerifyFailures(t *testing.T) {
 		t.Fatal("Parse accepted two segments")
 	}
 }
-
