@@ -102,6 +102,14 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 	})
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(
+		newCopyCmd(streams),
+		newGenerateCmd(streams),
+		newSignCmd(streams),
+		newPushSignatureCmd(streams),
+		newDiscoverCmd(streams),
+		newPullSignatureCmd(streams),
+		newVerifyCmd(streams),
+		newVersionCmd(streams),
 		newRegistryCmd(streams),
 	)
 	return root

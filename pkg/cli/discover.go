@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/signet-oci/signet/pkg/discover"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/reference"
+)
+
+type discoverOptions struct {
+	ArtifactType string
+	Depth        int
+	MaxReferrers int
+	remote       remoteOptions
+	output       outputOptions
+}
+
+func newDiscoverCmd(streams IOStreams) *cobra.Command {
+	opts := &discoverOptions{}
+	cmd := &cobra.Command{
+		Use:   "discover REFERENCE",
+		Short: "List the signatures and other artifacts that refer to an image",
+		Long: `List the referrers of REFERENCE: signatures and other artifacts pointing at it.
+This replaces the walkthrough's 'curl …/links?artifact-type=… | jq'.
+
+signet asks every mechanism the registry supports — the prototype links API,
+the OCI 1.1 referrers API, and on registries without that API the
+sha256-<hex> tag fallback — merges the answers by digest and shows which
+mechanism found each referrer. Referrers of referrers are followed up to
+--depth levels (default and maximum 8; 1 lists the direct referrers only).
+
+The links API does not give an artifact's digest; signet computes it from
+the entry and confirms it with the registry (one HEAD per entry).
+
+Output: tree (default), table, or json (schema: docs/schemas/discover.json).
+Exit status 4 when REFERENCE is unknown; an image with no referrers is not an
+error (use 'signet verify' to require a signature).`,
+		Example: `  signet discover 127.0.0.1:5000/busybox:latest
+  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --output json`,
+		Args: exactArgs("REFERENCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			defer opts.remote.done(streams)
+			return runDiscover(cmd, opts, streams, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.ArtifactType, "artifact-type", "", "list only referrers of this artifact type")
+	f.IntVar(&opts.Depth, "depth", discover.DefaultMaxDepth, "levels of referrers to follow (1 to 8)")
+	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per subject")
+	opts.remote.addFlags(f)
+	opts.output.addFlags(f, "tree", "tree", "table", "json")
+	return cmd
+}
+
+func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, refArg string) error {
+	if err := opts.output.validate(); err != nil {
+		return err
+	}
+	if opts.Depth < 1 {
+		return errdef.Usage(fmt.Errorf("--depth %d: give 1 or more", opts.Depth))
+	}
+	ref, err := reference.Parse(refArg)
+	if err != nil {
+		return err
+	}
+	if ref.Kind != reference.Registry {
+		return errdef.Usage(fmt.Errorf("discover needs a registry reference, not %s", refArg))
+	}
+	client, err := opts.remote.newClient(streams)
+	if err != nil {
+		return err
+	}
+	d, err := discover.New(client, ref, discover.Options{ArtifactType: opts.ArtifactType, Depth: opts.Depth, MaxReferrers: opts.MaxReferrers, ResolveLinkDigests: true})
+	if err != nil {
+		return err
+	}
+	g, err := d.Discover(cmd.Context())
+	if err != nil {
+		return err
+	}
+	warnTag(streams, ref, g.Subject.Digest)
+	for _, w := range g.Warnings {
+		fmt.Fprintln(streams.Err, "Warning: "+w)
+	}
+	switch opts.output.Format {
+	case "json":
+		return writeJSON(streams.Out, discoverJSON(g))
+	case "table":
+		return discoverTable(streams.Out, g)
+	}
+	discoverTree(streams.Out, g)
+	return nil
+}
+
+type jsonReferrer struct {
+	ocispec.Descriptor
+	DigestVerified bool                `json:"digestVerified"`
+	FoundBy        []string            `json:"foundBy"`
+	Config         *ocispec.Descriptor `json:"config,omitempty"`
+	Referrers      []jsonReferrer      `json:"referrers"`
+}
+
+type jsonGraph struct {
+	Reference  string             `json:"reference"`
+	Subject    ocispec.Descriptor `json:"subject"`
+	Mechanisms map[string]string  `json:"mechanisms"`
+	Referrers  []jsonReferrer     `json:"referrers"`
+	Truncated  bool               `json:"truncated"`
+}
+
+func discoverJSON(g *discover.Graph) jsonGraph {
+	var conv func(ns []*discover.Node) []jsonReferrer
+	conv = func(ns []*discover.Node) []jsonReferrer {
+		out := make([]jsonReferrer, 0, len(ns))
+		for _, n := range ns {
+			out = append(out, jsonReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: conv(n.Referrers)})
+		}
+		return out
+	}
+	return jsonGraph{Reference: g.Reference, Subject: g.Subject, Mechanisms: g.Mechanisms, Referrers: conv(g.Referrers), Truncated: g.Truncated}
+}
+
+func discoverTree(w io.Writer, g *discover.Graph) {
+	fmt.Fprintf(w, "%s@%s\n", strings.SplitN(g.Reference, "@", 2)[0], g.Subject.Digest)
+	var walk func(ns []*discover.Node, prefix string)
+	walk = func(ns []*discover.Node, prefix string) {
+		// group by artifact type, like oras discover
+		byType := map[string][]*discover.Node{}
+		var types []string
+		for _, n := range ns {
+			t := n.ArtifactType
+			if t == "" {
+				t = n.MediaType
+			}
+			if _, ok := byType[t]; !ok {
+				types = append(types, t)
+			}
+			byType[t] = append(byType[t], n)
+		}
+		sort.Strings(types)
+		for i, t := range types {
+			last := i == len(types)-1
+			branch, next := "├── ", "│   "
+			if last {
+				branch, next = "└── ", "    "
+			}
+			fmt.Fprintf(w, "%s%s%s\n", prefix, branch, t)
+			nodes := byType[t]
+			for j, n := range nodes {
+				lastN := j == len(nodes)-1
+				b2, n2 := "├── ", "│   "
+				if lastN {
+					b2, n2 = "└── ", "    "
+				}
+				note := " [" + strings.Join(n.Mechanisms, ", ") + "]"
+				if !n.DigestVerified {
+					note += " (digest computed, not confirmed by the registry)"
+				}
+				fmt.Fprintf(w, "%s%s%s%s\n", prefix+next, b2, n.Digest, note)
+				if len(n.Referrers) > 0 {
+					walk(n.Referrers, prefix+next+n2)
+				}
+			}
+		}
+	}
+	walk(g.Referrers, "")
+}
+
+func discoverTable(w io.Writer, g *discover.Graph) error {
+	t := tablewriter.NewWriter(w)
+	t.Header("Depth", "Digest", "Artifact type", "Found by", "Size")
+	var walk func(ns []*discover.Node, depth int) error
+	walk = func(ns []*discover.Node, depth int) error {
+		for _, n := range ns {
+			at := n.ArtifactType
+			if at == "" {
+				at = n.MediaType
+			}
+			dg := n.Digest.String()
+			if !n.DigestVerified {
+				dg += " (computed)"
+			}
+			if err := t.Append(fmt.Sprint(depth), dg, at, strings.Join(n.Mechanisms, ","), fmt.Sprint(n.Size)); err != nil {
+				return err
+			}
+			if err := walk(n.Referrers, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(g.Referrers, 1); err != nil {
+		return err
+	}
+	return t.Render()
+}

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/remote"
+)
+
+// remoteOptions is the flag group every command that talks to a registry
+// takes (as oras's option.Remote).
+type remoteOptions struct {
+	Username      string
+	Password      string
+	PasswordStdin bool
+	PlainHTTP     bool
+	Insecure      bool
+	CAFile        string
+	Debug         bool
+	Timeout       time.Duration
+	Config        string
+
+	client *remote.Client
+}
+
+func (o *remoteOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.Username, "username", "u", "", "registry username (default: from the Docker config and credential helpers)")
+	f.StringVarP(&o.Password, "password", "p", "", "registry password or identity token (prefer --password-stdin)")
+	f.BoolVar(&o.PasswordStdin, "password-stdin", false, "read the password from stdin")
+	f.BoolVar(&o.PlainHTTP, "plain-http", false, "use plain HTTP (automatic for localhost and 127.0.0.1)")
+	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification")
+	f.StringVar(&o.CAFile, "ca-file", "", "trust the CA certificates in this PEM file for TLS")
+	f.BoolVar(&o.Debug, "debug", false, "trace HTTP requests to stderr (credentials redacted) and count them")
+	f.DurationVar(&o.Timeout, "timeout", remote.DefaultTimeout, "bound on each HTTP request")
+	f.StringVar(&o.Config, "registry-config", "", "Docker config file holding credentials (default ~/.docker/config.json)")
+}
+
+func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
+	if o.client != nil {
+		return o.client, nil
+	}
+	if o.PasswordStdin {
+		if o.Password != "" {
+			return nil, errdef.Usage(errors.New("--password and --password-stdin are mutually exclusive"))
+		}
+		pw, err := readSecret(streams.In)
+		if err != nil {
+			return nil, err
+		}
+		o.Password = pw
+	}
+	if o.Password != "" && o.Username == "" {
+		// An identity token; allowed without a username.
+	}
+	opts := remote.Options{
+		Username:     o.Username,
+		Password:     o.Password,
+		DockerConfig: o.Config,
+		PlainHTTP:    o.PlainHTTP,
+		Insecure:     o.Insecure,
+		CAFile:       o.CAFile,
+		Timeout:      o.Timeout,
+		UserAgent:    "signet/" + Version,
+	}
+	if o.Debug {
+		opts.Debug = streams.Err
+	}
+	c, err := remote.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	o.client = c
+	return c, nil
+}
+
+// done prints the request count with --debug.
+func (o *remoteOptions) done(streams IOStreams) {
+	if o.Debug && o.client != nil {
+		fmt.Fprintf(streams.Err, "debug: %d HTTP request(s)\n", o.client.Requests())
+	}
+}
+
+func readSecret(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errdef.Usage(errors.New("--password-stdin: no standard input"))
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errdef.Usage(errors.New("--password-stdin: standard input is empty"))
+	}
+	return pw, nil
+}
+
+// outputOptions is the --output flag group.
+type outputOptions struct {
+	Format  string
+	allowed []string
+}
+
+func (o *outputOptions) addFlags(f *pflag.FlagSet, def string, allowed ...string) {
+	o.allowed = allowed
+	f.StringVar(&o.Format, "output", def, "output format: "+strings.Join(allowed, ", "))
+}
+
+func (o *outputOptions) validate() error {
+	for _, a := range o.allowed {
+		if o.Format == a {
+			return nil
+		}
+	}
+	return errdef.Usage(fmt.Errorf("--output %q is not one of %s", o.Format, strings.Join(o.allowed, ", ")))
+}
+
+func oneOf(flag, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return errdef.Usage(fmt.Errorf("%s %q is not one of %s", flag, v, strings.Join(allowed, ", ")))
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-oci/signet/pkg/discover"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/fsutil"
+	"github.com/signet-oci/signet/pkg/reference"
+)
+
+type pullOptions struct {
+	ArtifactType  string
+	Dir           string
+	MaxSignatures int
+	remote        remoteOptions
+	output        outputOptions
+}
+
+func newPullSignatureCmd(streams IOStreams) *cobra.Command {
+	opts := &pullOptions{}
+	cmd := &cobra.Command{
+		Use:   "pull-signature REFERENCE [-o DIR]",
+		Short: "Download the signatures of an image",
+		Long: `Download the signature blobs of REFERENCE into DIR (default: the current
+directory). This replaces the walkthrough's 'curl …/blobs/$signatureDigest'.
+
+Signatures are found through every mechanism (links API, referrers API, tag
+fallback). Each artifact manifest must name REFERENCE's manifest, and each
+blob is checked against its digest before it is written (atomically) as
+DIR/<algorithm>-<hex>.<jwt|jws|cose>. The paths written are printed on stdout,
+one per line. Nothing is verified against trust here: use 'signet verify'.
+Exit status 4 when there is no signature.`,
+		Example: `  signet pull-signature 127.0.0.1:5000/busybox:latest
+  sig=$(signet pull-signature 127.0.0.1:5000/busybox:latest -o sigs | head -n 1)`,
+		Args: exactArgs("REFERENCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			defer opts.remote.done(streams)
+			return runPullSignature(cmd, opts, streams, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.ArtifactType, "artifact-type", "", "only signatures of this artifact type")
+	f.StringVarP(&opts.Dir, "output-dir", "o", ".", "directory to write the signatures to (created if missing)")
+	f.IntVar(&opts.MaxSignatures, "max-signatures", discover.DefaultMaxSignatures, "most signatures downloaded")
+	opts.remote.addFlags(f)
+	opts.output.addFlags(f, "text", "text", "json")
+	return cmd
+}
+
+type pulledSignature struct {
+	Path      string   `json:"path"`
+	Artifact  any      `json:"artifact"`
+	Signature any      `json:"signature"`
+	Format    string   `json:"signatureFormat"`
+	FoundBy   []string `json:"foundBy"`
+}
+
+func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, refArg string) error {
+	if err := opts.output.validate(); err != nil {
+		return err
+	}
+	ref, err := reference.Parse(refArg)
+	if err != nil {
+		return err
+	}
+	if ref.Kind != reference.Registry {
+		return errdef.Usage(fmt.Errorf("pull-signature needs a registry reference, not %s", refArg))
+	}
+	client, err := opts.remote.newClient(streams)
+	if err != nil {
+		return err
+	}
+	d, err := discover.New(client, ref, discover.Options{ArtifactType: opts.ArtifactType, Depth: 1})
+	if err != nil {
+		return err
+	}
+	subject, err := d.Resolve(cmd.Context())
+	if err != nil {
+		return err
+	}
+	warnTag(streams, ref, subject.Digest)
+	found, warnings, err := d.Signatures(cmd.Context(), subject, discover.SignatureOptions{MaxSignatures: opts.MaxSignatures})
+	for _, w := range warnings {
+		fmt.Fprintln(streams.Err, "Warning: "+w)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", opts.Dir, unwrapPathErr(err))
+	}
+	var pulled []pulledSignature
+	failed := 0
+	for _, f := range found {
+		if f.Err != nil {
+			failed++
+			fmt.Fprintf(streams.Err, "Warning: skipped %s: %v\n", f.Artifact.Digest, f.Err)
+			continue
+		}
+		name := f.Signature.Blob.Digest.Algorithm().String() + "-" + f.Signature.Blob.Digest.Encoded() + "." + f.Signature.Format
+		p := filepath.Join(opts.Dir, name)
+		if err := fsutil.WriteFileAtomic(p, f.Envelope, 0o644); err != nil {
+			return err
+		}
+		pulled = append(pulled, pulledSignature{Path: p, Artifact: f.Artifact, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
+	}
+	if len(pulled) == 0 {
+		return fmt.Errorf("none of the %d signature artifact(s) of %s could be downloaded", failed, ref.WithDigest(subject.Digest))
+	}
+	fmt.Fprintf(streams.Err, "Downloaded %d signature(s) of %s\n", len(pulled), ref.WithDigest(subject.Digest))
+	if opts.output.Format == "json" {
+		return writeJSON(streams.Out, map[string]any{"subject": subject, "signatures": pulled})
+	}
+	for _, p := range pulled {
+		fmt.Fprintln(streams.Out, p.Path)
+	}
+	return nil
+}

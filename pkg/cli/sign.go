@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/fsutil"
+	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/signature"
+	"github.com/signet-oci/signet/pkg/signature/jwt"
+	"github.com/signet-oci/signet/pkg/target"
+)
+
+type signOptions struct {
+	Key        string
+	Cert       string
+	References []string
+	Expiry     time.Duration
+	Format     string
+	MediaType  string
+	Out        string
+	Metadata   []string
+	remote     remoteOptions
+	output     outputOptions
+}
+
+func newSignCmd(streams IOStreams) *cobra.Command {
+	opts := &signOptions{}
+	cmd := &cobra.Command{
+		Use:   "sign -k KEY -c CERT [-r REFERENCE]… [-o FILE] MANIFEST",
+		Short: "Sign a manifest with an x509 key (the prototype's JWT, or Notary Project JWS/COSE)",
+		Long: `Sign the exact bytes of MANIFEST. This replaces 'nv2 sign --method x509'.
+
+MANIFEST is file:PATH (a manifest file, exact bytes, as from 'signet generate
+manifest'), a registry reference, oci-layout:DIR[:tag] or docker-archive:FILE.
+
+--signature-format jwt (default) writes the 2021 prototype's x509 JWT, byte
+compatible with nv2: header {"typ":"x509","alg":…,"x5c":[…]}, claims
+mediaType, digest, size, references, exp, iat, nbf. Each -r reference's
+registry host (port removed) must be named by the certificate (an IP SAN for
+an IP host, a DNS SAN for a name); an unusable reference is an error and no
+file is written. Without -r, a registry MANIFEST signs its own reference.
+
+The signature goes to -o FILE (atomically; its digest is printed on stdout),
+or to stdout without -o. Nothing is written when signing fails.`,
+		Example: `  signet sign -k example.key -c example.crt -r 127.0.0.1:5000/busybox:latest -o manifest-signature.jwt file:manifest-to-sign.json
+  signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…`,
+		Args: exactArgs("MANIFEST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			defer opts.remote.done(streams)
+			return runSign(cmd, opts, streams, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Key, "key", "k", "", "private key file (PEM: PKCS #8, RSA or EC)")
+	f.StringVarP(&opts.Cert, "cert", "c", "", "certificate chain file (PEM, leaf first); it goes into the signature")
+	f.StringArrayVarP(&opts.References, "reference", "r", nil, "registry reference the signature is for (repeatable)")
+	f.DurationVar(&opts.Expiry, "expiry", 0, "signature lifetime, e.g. 720h (default: no expiry)")
+	f.StringVar(&opts.Format, "signature-format", "jwt", "jwt (prototype x509 JWT), jws or cose (Notary Project)")
+	f.StringVar(&opts.MediaType, "media-type", "", "override the signed manifest's media type (default: its own mediaType)")
+	f.StringVarP(&opts.Out, "output-file", "o", "", "write the signature to FILE and print its digest")
+	f.StringArrayVarP(&opts.Metadata, "user-metadata", "m", nil, "key=value metadata signed into Notary Project signatures (repeatable)")
+	opts.remote.addFlags(f)
+	opts.output.addFlags(f, "text", "text", "json")
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestArg string) error {
+	if err := opts.output.validate(); err != nil {
+		return err
+	}
+	if err := oneOf("--signature-format", opts.Format, "jwt", "jws", "cose"); err != nil {
+		return err
+	}
+	if opts.Expiry < 0 {
+		return errdef.Usage(fmt.Errorf("--expiry %s is negative", opts.Expiry))
+	}
+	ref, err := parseManifestArg(manifestArg)
+	if err != nil {
+		return err
+	}
+	key, certs, err := signature.LoadKeyPair(opts.Key, opts.Cert)
+	if err != nil {
+		return err
+	}
+	client, err := opts.remote.newClient(streams)
+	if err != nil {
+		return err
+	}
+	desc, _, err := target.ResolveManifest(cmd.Context(), ref, client)
+	if err != nil {
+		return err
+	}
+	warnTag(streams, ref, desc.Digest)
+	if opts.MediaType != "" {
+		desc.MediaType = opts.MediaType
+	}
+	refs := opts.References
+	if len(refs) == 0 && ref.Kind == reference.Registry {
+		refs = []string{ref.String()}
+	}
+	var sig []byte
+	switch opts.Format {
+	case "jwt":
+		if len(opts.Metadata) > 0 {
+			return errdef.Usage(errors.New("--user-metadata applies to jws and cose signatures only"))
+		}
+		sig, err = jwt.Sign(desc, jwt.SignOptions{Signer: key, Certificates: certs, References: refs, Expiry: opts.Expiry})
+	default:
+		if notationSign == nil {
+			return errdef.Usage(fmt.Errorf("--signature-format %s is not supported by this build", opts.Format))
+		}
+		sig, err = notationSign(cmd, opts, key, certs, desc)
+	}
+	if err != nil {
+		return fmt.Errorf("signing %s: %w", manifestArg, err)
+	}
+	if len(sig) == 0 {
+		return errors.New("signing produced no signature; nothing written")
+	}
+	sigDigest := digest.FromBytes(sig)
+	if opts.Out == "" && opts.output.Format != "json" {
+		_, err = streams.Out.Write(sig)
+		return err
+	}
+	if opts.Out != "" {
+		if err := fsutil.WriteFileAtomic(opts.Out, sig, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.Out)
+	}
+	if opts.output.Format == "json" {
+		out := map[string]any{
+			"signature":       ocispec.Descriptor{MediaType: blobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
+			"signatureFormat": opts.Format,
+			"subject":         desc,
+			"references":      refs,
+		}
+		if opts.Out != "" {
+			out["file"] = opts.Out
+		} else {
+			out["envelope"] = string(sig)
+		}
+		return writeJSON(streams.Out, out)
+	}
+	fmt.Fprintln(streams.Out, sigDigest)
+	return nil
+}
+
+// notationSign makes Notary Project envelopes when linked in.
+var notationSign func(cmd *cobra.Command, opts *signOptions, key any, certs any, desc ocispec.Descriptor) ([]byte, error)
+
+// parseManifestArg parses a MANIFEST argument, with a hint for a bare path.
+func parseManifestArg(arg string) (reference.Reference, error) {
+	ref, err := reference.Parse(arg)
+	if err != nil {
+		if _, serr := os.Stat(arg); serr == nil {
+			return reference.Reference{}, errdef.Usage(fmt.Errorf("%q: write file:%s for a manifest file", arg, arg))
+		}
+		return reference.Reference{}, err
+	}
+	return ref, nil
+}
+
+// readSignatureFile reads a signature envelope and tells its format.
+func readSignatureFile(path string) ([]byte, string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, "", errdef.NotFound(fmt.Errorf("signature file %s: %w", path, unwrapPathErr(err)))
+	}
+	if fi.Size() > 1<<20 {
+		return nil, "", fmt.Errorf("signature file %s is %d bytes, over the 1 MiB limit", path, fi.Size())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(b) == 0 {
+		return nil, "", fmt.Errorf("signature file %s is empty (a failed 'nv2 sign' leaves such files); sign again", path)
+	}
+	return b, detectFormat(b), nil
+}
+
+// detectFormat tells a compact JWT from a JWS JSON envelope and a COSE one.
+func detectFormat(b []byte) string {
+	switch {
+	case len(b) > 0 && b[0] == '{':
+		return "jws"
+	case len(b) > 0 && (b[0] == 0xd2 || b[0] == 0x84):
+		return "cose"
+	case bytes.Count(b, []byte(".")) == 2:
+		return "jwt"
+	}
+	return "jwt"
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

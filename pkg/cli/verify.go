@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/signature"
+	"github.com/signet-oci/signet/pkg/target"
+	"github.com/signet-oci/signet/pkg/verify"
+)
+
+type verifyOptions struct {
+	SignatureFile string
+	Certs         []string
+	CACerts       []string
+	MaxSignatures int
+	remote        remoteOptions
+	output        outputOptions
+}
+
+func newVerifyCmd(streams IOStreams) *cobra.Command {
+	opts := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify REFERENCE -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
+		Short: "Verify an image's signatures against the certificates you trust",
+		Long: `Verify signatures. This replaces 'nv2 verify'.
+
+Registry mode, 'verify REFERENCE -c CERT': find REFERENCE's signatures through
+every mechanism (links API, referrers API, tag fallback), fetch each one
+(digest-checked; at most --max-signatures), check each against the trusted
+certificates and report every verdict. It succeeds when at least one
+signature is valid.
+
+File mode, 'verify -f SIGNATURE -c CERT MANIFEST': check one signature file
+against a manifest (file:PATH, exact bytes, or any other source).
+
+Trust: -c gives the signer's certificate (or its chain), --ca-cert a CA the
+signer's chain must end at; both may repeat. System roots are never used. A
+signature is valid only when its chain ends at a trusted certificate, its
+signature verifies, it is within its validity, every reference it names is
+for a registry host its certificate is valid for, and it signs exactly the
+manifest's digest, size and media type.
+
+Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
+found (or REFERENCE unknown), 1 other errors.`,
+		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
+  signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
+  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --output json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			defer opts.remote.done(streams)
+			return runVerify(cmd, opts, streams, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.SignatureFile, "signature", "f", "", "verify this signature file against MANIFEST (file mode)")
+	f.StringArrayVarP(&opts.Certs, "cert", "c", nil, "trusted signer certificate or chain, PEM (repeatable)")
+	f.StringArrayVar(&opts.CACerts, "ca-cert", nil, "trusted CA certificate, PEM (repeatable)")
+	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
+	opts.remote.addFlags(f)
+	opts.output.addFlags(f, "text", "text", "json")
+	return cmd
+}
+
+func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg string) error {
+	if err := opts.output.validate(); err != nil {
+		return err
+	}
+	if len(opts.Certs)+len(opts.CACerts) == 0 {
+		return errdef.Usage(errors.New("give the certificates you trust with -c CERT (or --ca-cert CERT)"))
+	}
+	if opts.MaxSignatures < 1 {
+		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
+	}
+	certs, err := signature.LoadCertificates(append(append([]string{}, opts.Certs...), opts.CACerts...)...)
+	if err != nil {
+		return err
+	}
+	trust := verify.Trust{Certificates: certs}
+	client, err := opts.remote.newClient(streams)
+	if err != nil {
+		return err
+	}
+	if opts.SignatureFile != "" {
+		return runVerifyFile(cmd, opts, streams, arg, trust)
+	}
+	ref, err := reference.Parse(arg)
+	if err != nil {
+		return err
+	}
+	if ref.Kind != reference.Registry {
+		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
+	}
+	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures})
+	if rep != nil {
+		warnTag(streams, ref, rep.Subject.Digest)
+		for _, w := range rep.Warnings {
+			fmt.Fprintln(streams.Err, "Warning: "+w)
+		}
+		if opts.output.Format == "json" {
+			if jerr := writeJSON(streams.Out, rep); jerr != nil {
+				return jerr
+			}
+		} else {
+			printReport(streams.Out, rep)
+		}
+	}
+	return err
+}
+
+func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, manifestArg string, trust verify.Trust) error {
+	sig, format, err := readSignatureFile(opts.SignatureFile)
+	if err != nil {
+		return err
+	}
+	ref, err := parseManifestArg(manifestArg)
+	if err != nil {
+		return err
+	}
+	c, err := opts.remote.newClient(streams)
+	if err != nil {
+		return err
+	}
+	desc, _, err := target.ResolveManifest(cmd.Context(), ref, c)
+	if err != nil {
+		return err
+	}
+	v, verr := verify.Envelope(format, sig, desc, trust)
+	if opts.output.Format == "json" {
+		rep := &verify.Report{Reference: manifestArg, Subject: desc, Verified: verr == nil, Signatures: []*verify.Verdict{v}}
+		if verr == nil {
+			rep.Valid = 1
+		}
+		if err := writeJSON(streams.Out, rep); err != nil {
+			return err
+		}
+	} else if verr == nil {
+		fmt.Fprintf(streams.Out, "VALID    %s signed by %s\n", desc.Digest, v.Signer)
+	}
+	if verr != nil {
+		return fmt.Errorf("%s does not verify %s: %w", opts.SignatureFile, manifestArg, verr)
+	}
+	return nil
+}
+
+func printReport(w io.Writer, rep *verify.Report) {
+	for _, v := range rep.Signatures {
+		where := strings.Join(v.Mechanisms, ",")
+		if v.Valid {
+			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", v.Artifact.Digest, v.Format, v.Signer, where)
+		} else {
+			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", v.Artifact.Digest, v.Format, v.Reason, where)
+		}
+	}
+	fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", strings.SplitN(rep.Reference, "@", 2)[0], rep.Subject.Digest, rep.Valid, len(rep.Signatures))
+}

@@ -1,0 +1,29 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+)
+
+func newVersionCmd(streams IOStreams) *cobra.Command {
+	opts := &outputOptions{}
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print signet's version",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if opts.Format == "json" {
+				return writeJSON(streams.Out, map[string]string{"version": Version, "commit": Commit, "date": Date, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+			}
+			fmt.Fprintf(streams.Out, "signet %s (commit %s, built %s, %s, %s/%s)\n", Version, Commit, Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+	opts.addFlags(cmd.Flags(), "text", "text", "json")
+	return cmd
+}

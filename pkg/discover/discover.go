@@ -1,0 +1,407 @@
+// Package discover builds the referrers graph of a subject. It asks every
+// mechanism the registry supports — the prototype links API, the OCI 1.1
+// referrers API, and, where that API is missing, the sha256-<hex> tag
+// fallback — merges the answers by digest, records which mechanism found
+// each referrer, and bounds depth, count and concurrency.
+package discover
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	orasErrdef "oras.land/oras-go/v2/errdef"
+	orasremote "oras.land/oras-go/v2/registry/remote"
+
+	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/remote"
+)
+
+// Mechanism names.
+const (
+	Links       = "links"
+	Referrers   = "referrers"
+	TagFallback = "tag-fallback"
+)
+
+// Defaults for the bounds.
+const (
+	DefaultMaxDepth     = 8
+	DefaultMaxReferrers = 10000
+	DefaultConcurrency  = 16
+)
+
+// Options bound and filter a discovery.
+type Options struct {
+	// ArtifactType keeps only referrers of this type (at every level).
+	ArtifactType string
+	// Depth is how many levels to follow (1: the subject's referrers only;
+	// 0: DefaultMaxDepth).
+	Depth int
+	// MaxReferrers bounds the referrers taken per subject (0: default).
+	MaxReferrers int
+	// Concurrency bounds parallel requests for deeper levels (0: default).
+	Concurrency int
+	// ResolveLinkDigests resolves the digest of each links-API entry with a
+	// HEAD request (the links API omits it). Without it the digest is
+	// computed from the walkthrough's encoding and marked unverified.
+	ResolveLinkDigests bool
+}
+
+// Node is one referrer.
+type Node struct {
+	ocispec.Descriptor
+	// DigestVerified is false for a links-API entry whose digest was
+	// computed rather than confirmed by the registry.
+	DigestVerified bool
+	// Mechanisms that found this referrer.
+	Mechanisms []string
+	// Config is the prototype artifact's config (its signature blob), from
+	// the links API.
+	Config *ocispec.Descriptor
+	// Manifest is the links entry's JSON (prototype artifacts only).
+	Manifest json.RawMessage `json:"-"`
+	// Referrers of this referrer.
+	Referrers []*Node
+}
+
+// Graph is a subject and its referrers.
+type Graph struct {
+	Reference string
+	Subject   ocispec.Descriptor
+	// Mechanisms maps each mechanism to "used", "unsupported" or an error.
+	Mechanisms map[string]string
+	Referrers  []*Node
+	// Truncated is set when a bound cut the listing.
+	Truncated bool
+	// Warnings worth showing the user.
+	Warnings []string
+}
+
+// Discoverer discovers referrers in one repository.
+type Discoverer struct {
+	client *remote.Client
+	ref    reference.Reference
+	opts   Options
+
+	apiRepo *orasremote.Repository
+	tagRepo *orasremote.Repository
+
+	mu        sync.Mutex
+	linksOK   bool
+	apiState  int // 0 unknown, 1 supported, -1 unsupported
+	warnings  []string
+	truncated bool
+}
+
+// New prepares a discovery in ref's repository.
+func New(client *remote.Client, ref reference.Reference, opts Options) (*Discoverer, error) {
+	if opts.Depth <= 0 || opts.Depth > DefaultMaxDepth {
+		if opts.Depth > DefaultMaxDepth {
+			return nil, errdef.Usage(fmt.Errorf("--depth %d is over the maximum of %d", opts.Depth, DefaultMaxDepth))
+		}
+		opts.Depth = DefaultMaxDepth
+	}
+	if opts.MaxReferrers <= 0 {
+		opts.MaxReferrers = DefaultMaxReferrers
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	api, err := client.Repository(ref)
+	if err != nil {
+		return nil, err
+	}
+	_ = api.SetReferrersCapability(true)
+	tag, err := client.Repository(ref)
+	if err != nil {
+		return nil, err
+	}
+	_ = tag.SetReferrersCapability(false)
+	return &Discoverer{client: client, ref: ref, opts: opts, apiRepo: api, tagRepo: tag}, nil
+}
+
+// Resolve returns the subject's descriptor.
+func (d *Discoverer) Resolve(ctx context.Context) (ocispec.Descriptor, error) {
+	sel := d.ref.Selector()
+	if sel == "" {
+		return ocispec.Descriptor{}, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", d.ref.Raw))
+	}
+	desc, err := d.apiRepo.Resolve(ctx, sel)
+	if err != nil {
+		if errors.Is(err, orasErrdef.ErrNotFound) {
+			return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found in the registry (check the repository and tag, or push the image first)", d.ref.Raw))
+		}
+		return ocispec.Descriptor{}, remote.Explain(d.ref.Registry, fmt.Errorf("resolving %s: %w", d.ref.Raw, err))
+	}
+	return desc, nil
+}
+
+// Discover resolves the subject and builds its referrers graph.
+func (d *Discoverer) Discover(ctx context.Context) (*Graph, error) {
+	subject, err := d.Resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.DiscoverSubject(ctx, subject)
+}
+
+// DiscoverSubject builds the referrers graph of a resolved subject.
+func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descriptor) (*Graph, error) {
+	g := &Graph{Reference: d.ref.Raw, Subject: subject, Mechanisms: map[string]string{}}
+	top, err := d.level(ctx, subject, g.Mechanisms, true)
+	if err != nil {
+		return nil, err
+	}
+	g.Referrers = top
+	visited := map[digest.Digest]bool{subject.Digest: true}
+	for _, n := range top {
+		visited[n.Digest] = true
+	}
+	frontier := top
+	for depth := 2; depth <= d.opts.Depth && len(frontier) > 0; depth++ {
+		var next []*Node
+		var mu sync.Mutex
+		eg, ectx := errgroup.WithContext(ctx)
+		eg.SetLimit(d.opts.Concurrency)
+		for _, n := range frontier {
+			if n.Digest == "" || !n.DigestVerified {
+				continue
+			}
+			eg.Go(func() error {
+				kids, err := d.level(ectx, n.Descriptor, nil, false)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, k := range kids {
+					if visited[k.Digest] {
+						d.warn(fmt.Sprintf("referrer %s appears more than once in the graph (a cycle or a shared referrer); shown once", k.Digest))
+						continue
+					}
+					visited[k.Digest] = true
+					n.Referrers = append(n.Referrers, k)
+					next = append(next, k)
+				}
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		frontier = next
+	}
+	g.Warnings = d.warnings
+	g.Truncated = d.truncated
+	return g, nil
+}
+
+func (d *Discoverer) warn(s string) {
+	d.mu.Lock()
+	d.warnings = append(d.warnings, s)
+	d.mu.Unlock()
+}
+
+// level lists the direct referrers of subject through every mechanism and
+// merges them by digest. mech, when non-nil, receives each mechanism's state.
+func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech map[string]string, top bool) ([]*Node, error) {
+	var (
+		linkNodes, apiNodes []*Node
+		linksErr, apiErr    error
+	)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		linkNodes, linksErr = d.links(ctx, subject)
+	}()
+	go func() {
+		defer wg.Done()
+		apiNodes, apiErr = d.referrers(ctx, d.apiRepo, subject, Referrers)
+	}()
+	wg.Wait()
+
+	set := func(k, v string) {
+		if mech != nil {
+			mech[k] = v
+		}
+	}
+	switch {
+	case linksErr == nil:
+		set(Links, "used")
+	case errors.Is(linksErr, remote.ErrLinksUnsupported):
+		set(Links, "unsupported")
+		linksErr = nil
+	}
+	var tagNodes []*Node
+	var tagErr error
+	switch {
+	case apiErr == nil:
+		set(Referrers, "used")
+		set(TagFallback, "not needed")
+	case errors.Is(apiErr, orasErrdef.ErrUnsupported):
+		set(Referrers, "unsupported")
+		apiErr = nil
+		tagNodes, tagErr = d.referrers(ctx, d.tagRepo, subject, TagFallback)
+		if tagErr == nil {
+			set(TagFallback, "used")
+		}
+	}
+	for _, e := range []error{linksErr, apiErr, tagErr} {
+		if e != nil {
+			return nil, remote.Explain(d.ref.Registry, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e))
+		}
+	}
+	return d.merge(linkNodes, apiNodes, tagNodes), nil
+}
+
+func (d *Discoverer) merge(lists ...[]*Node) []*Node {
+	byDigest := map[digest.Digest]*Node{}
+	var out []*Node
+	for _, l := range lists {
+		for _, n := range l {
+			if o, ok := byDigest[n.Digest]; ok && n.Digest != "" {
+				o.Mechanisms = append(o.Mechanisms, n.Mechanisms...)
+				if n.DigestVerified {
+					o.DigestVerified = true
+				}
+				continue
+			}
+			byDigest[n.Digest] = n
+			out = append(out, n)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Digest < out[j].Digest })
+	if len(out) > d.opts.MaxReferrers {
+		d.mu.Lock()
+		d.truncated = true
+		d.mu.Unlock()
+		d.warn(fmt.Sprintf("more than %d referrers; showing the first %d (raise --max-referrers)", d.opts.MaxReferrers, d.opts.MaxReferrers))
+		out = out[:d.opts.MaxReferrers]
+	}
+	return out
+}
+
+func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, mechanism string) ([]*Node, error) {
+	var nodes []*Node
+	err := repo.Referrers(ctx, subject, d.opts.ArtifactType, func(page []ocispec.Descriptor) error {
+		for _, r := range page {
+			if r.Digest == subject.Digest {
+				d.warn(fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest))
+				continue
+			}
+			if r.Digest.Validate() != nil {
+				d.warn(fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest))
+				continue
+			}
+			nodes = append(nodes, &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}})
+			if len(nodes) > d.opts.MaxReferrers {
+				return errTooMany
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errTooMany) {
+		err = nil
+	}
+	return nodes, err
+}
+
+var errTooMany = errors.New("too many referrers")
+
+// links asks the prototype links API. Entries carry no digest (formats.md
+// §4): it is computed from the walkthrough's encoding of the entry and, with
+// ResolveLinkDigests, confirmed with the registry.
+func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor) ([]*Node, error) {
+	resp, err := d.client.Links(ctx, d.ref, subject.Digest.String(), d.opts.ArtifactType)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]*Node, 0, len(resp.Links))
+	for i, raw := range resp.Links {
+		var m artifact.PrototypeManifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			d.warn(fmt.Sprintf("links entry %d is not an artifact manifest; ignored", i))
+			continue
+		}
+		names := false
+		for _, s := range m.Manifests {
+			if s.Digest == subject.Digest {
+				names = true
+			}
+		}
+		if !names {
+			d.warn(fmt.Sprintf("links entry %d does not point at %s; ignored", i, subject.Digest))
+			continue
+		}
+		if d.opts.ArtifactType != "" && m.ArtifactType != d.opts.ArtifactType {
+			continue
+		}
+		n := &Node{Mechanisms: []string{Links}, Manifest: raw}
+		n.MediaType = artifact.MediaTypeArtifactManifest
+		n.ArtifactType = m.ArtifactType
+		n.Annotations = m.Annotations
+		if m.Config != nil {
+			c := m.Config.OCI()
+			n.Config = &c
+		}
+		candidates := LinkDigestCandidates(raw)
+		n.Digest = candidates[0].Digest
+		n.Size = candidates[0].Size
+		nodes = append(nodes, n)
+		if len(nodes) > d.opts.MaxReferrers {
+			break
+		}
+	}
+	if d.opts.ResolveLinkDigests {
+		d.resolveLinkDigests(ctx, nodes)
+	}
+	return nodes, nil
+}
+
+// LinkDigestCandidates returns the descriptors a links entry may have been
+// pushed as, most likely first: the walkthrough's heredoc layout (two-space
+// indent and a final newline, which `signet generate artifact` and
+// `push-signature` write), then compact, then compact with a newline.
+func LinkDigestCandidates(compact []byte) []ocispec.Descriptor {
+	var ind bytes.Buffer
+	var out []ocispec.Descriptor
+	if json.Indent(&ind, compact, "", "  ") == nil {
+		ind.WriteByte('\n')
+		out = append(out, describe(ind.Bytes()))
+	}
+	out = append(out, describe(compact), describe(append(append([]byte{}, compact...), '\n')))
+	return out
+}
+
+func describe(b []byte) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: artifact.MediaTypeArtifactManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
+}
+
+func (d *Discoverer) resolveLinkDigests(ctx context.Context, nodes []*Node) {
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(d.opts.Concurrency)
+	for _, n := range nodes {
+		eg.Go(func() error {
+			for _, c := range LinkDigestCandidates(n.Manifest) {
+				ok, err := d.apiRepo.Manifests().Exists(ectx, c)
+				if err == nil && ok {
+					n.Digest, n.Size, n.DigestVerified = c.Digest, c.Size, true
+					return nil
+				}
+			}
+			return nil
+		})
+	}
+	_ = eg.Wait()
+}

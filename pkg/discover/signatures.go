@@ -1,0 +1,141 @@
+package discover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	"oras.land/oras-go/v2/content"
+
+	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/errdef"
+)
+
+// Bounds for fetching signatures.
+const (
+	DefaultMaxSignatures = 100     // as notation: at most 100 signatures examined per subject
+	MaxSignatureSize     = 1 << 20 // an envelope over 1 MiB is refused unread
+)
+
+// Found is one signature artifact of a subject, with its envelope fetched
+// and digest-verified, or with the reason it could not be.
+type Found struct {
+	// Artifact is the artifact manifest's descriptor.
+	Artifact ocispec.Descriptor
+	// DigestVerified is false for a links entry whose digest was computed.
+	DigestVerified bool
+	// Mechanisms that listed it.
+	Mechanisms []string
+	// Signature describes the envelope (Kind, Format, Blob, Subjects).
+	Signature *artifact.Signature
+	// Envelope is the signature blob's bytes (nil when Err is set).
+	Envelope []byte
+	// Err says why this artifact could not be fetched or is not usable.
+	Err error
+}
+
+// SignatureOptions bound Signatures.
+type SignatureOptions struct {
+	// MaxSignatures bounds how many signature artifacts are examined (0: default).
+	MaxSignatures int
+	// Formats, when set, keeps only these envelope formats (jwt, jws, cose).
+	Formats map[string]bool
+}
+
+// Signatures lists the subject's signature artifacts through every
+// mechanism and fetches each envelope. Nothing is taken on trust: each
+// artifact manifest found through the referrers API or the tag fallback is
+// fetched (digest-checked) and must name the subject; each envelope is
+// fetched with its size bounded and its digest checked. Artifacts that are
+// not signatures are skipped. It returns errdef.ErrNotFound (wrapped) when
+// there is no signature at all.
+func (d *Discoverer) Signatures(ctx context.Context, subject ocispec.Descriptor, opts SignatureOptions) ([]*Found, []string, error) {
+	if opts.MaxSignatures <= 0 {
+		opts.MaxSignatures = DefaultMaxSignatures
+	}
+	nodes, err := d.level(ctx, subject, nil, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	var candidates []*Node
+	for _, n := range nodes {
+		if n.Config == nil && n.ArtifactType != "" && n.ArtifactType != artifact.ArtifactTypeNotaryV2 && n.ArtifactType != artifact.ArtifactTypeNotation {
+			continue // an SBOM or another artifact: not a signature
+		}
+		candidates = append(candidates, n)
+	}
+	var warnings []string
+	if len(candidates) > opts.MaxSignatures {
+		warnings = append(warnings, fmt.Sprintf("%d signature artifacts found; examining the first %d (raise --max-signatures)", len(candidates), opts.MaxSignatures))
+		candidates = candidates[:opts.MaxSignatures]
+	}
+	found := make([]*Found, len(candidates))
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(d.opts.Concurrency)
+	for i, n := range candidates {
+		f := &Found{Artifact: n.Descriptor, DigestVerified: n.DigestVerified, Mechanisms: n.Mechanisms}
+		found[i] = f
+		eg.Go(func() error {
+			f.Signature, f.Envelope, f.Err = d.fetchSignature(ectx, subject, n)
+			return ectx.Err()
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var out []*Found
+	for _, f := range found {
+		if errors.Is(f.Err, artifact.ErrNotSignature) {
+			continue
+		}
+		if f.Signature != nil && opts.Formats != nil && !opts.Formats[f.Signature.Format] {
+			continue
+		}
+		out = append(out, f)
+	}
+	d.mu.Lock()
+	warnings = append(warnings, d.warnings...)
+	d.mu.Unlock()
+	if len(out) == 0 {
+		return nil, warnings, errdef.NotFound(fmt.Errorf("no signature found for %s", d.ref.WithDigest(subject.Digest)))
+	}
+	return out, warnings, nil
+}
+
+func (d *Discoverer) fetchSignature(ctx context.Context, subject ocispec.Descriptor, n *Node) (*artifact.Signature, []byte, error) {
+	var sig *artifact.Signature
+	if n.Config != nil {
+		// A links entry is the artifact manifest itself (compacted).
+		s, err := artifact.Parse(artifact.MediaTypeArtifactManifest, n.Manifest)
+		if err != nil {
+			return nil, nil, err
+		}
+		sig = s
+	} else {
+		if n.Size > artifact.MaxManifestSize {
+			return nil, nil, fmt.Errorf("artifact manifest %s is %d bytes, over the %d-byte limit", n.Digest, n.Size, artifact.MaxManifestSize)
+		}
+		b, err := content.FetchAll(ctx, d.apiRepo.Manifests(), n.Descriptor)
+		if err != nil {
+			return nil, nil, fmt.Errorf("fetching artifact manifest %s: %w", n.Digest, err)
+		}
+		s, err := artifact.Parse(n.MediaType, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		sig = s
+	}
+	if !sig.Names(subject.Digest) {
+		return sig, nil, fmt.Errorf("artifact %s does not point at %s (listed by %v); not trusted", n.Digest, subject.Digest, n.Mechanisms)
+	}
+	if sig.Blob.Size > MaxSignatureSize {
+		return sig, nil, fmt.Errorf("signature blob %s is %d bytes, over the %d-byte limit; refused unread", sig.Blob.Digest, sig.Blob.Size, MaxSignatureSize)
+	}
+	env, err := content.FetchAll(ctx, d.apiRepo.Blobs(), sig.Blob)
+	if err != nil {
+		return sig, nil, fmt.Errorf("fetching signature blob %s: %w", sig.Blob.Digest, err)
+	}
+	return sig, env, nil
+}

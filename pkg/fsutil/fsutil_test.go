@@ -1,0 +1,35 @@
+package fsutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "example.key")
+	if err := WriteFileAtomic(p, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if err := WriteFileAtomic(p, nil, 0o600); err == nil {
+		t.Error("empty write succeeded")
+	}
+	if b, _ := os.ReadFile(p); string(b) != "secret" {
+		t.Errorf("failed write changed the file: %q", b)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the file (no temporary left behind)", len(entries))
+	}
+}

@@ -1,0 +1,202 @@
+// Package push publishes a signature next to the manifest it signs: the
+// signature blob first (skipped when the registry has it), then an artifact
+// manifest that points at the signed manifest, in the prototype's format
+// (found through the links API) or as an OCI 1.1 manifest with a subject
+// (found through the referrers API or its tag fallback).
+package push
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/remote"
+)
+
+// Artifact formats.
+const (
+	FormatAuto      = "auto"
+	FormatPrototype = "prototype"
+	FormatOCI       = "oci"
+)
+
+// Request is what to push.
+type Request struct {
+	// Ref names the repository (and, optionally, the subject's tag or digest).
+	Ref reference.Reference
+	// Signature is the envelope's bytes and its format ("jwt", "jws", "cose").
+	Signature       []byte
+	SignatureFormat string
+	// Subject is the signed manifest.
+	Subject ocispec.Descriptor
+	// Artifact, when set, is a prebuilt artifact manifest (from
+	// `signet generate artifact`) pushed byte for byte.
+	Artifact []byte
+	// Format is auto, prototype or oci.
+	Format string
+	// Annotations are added to an OCI artifact manifest.
+	Annotations map[string]string
+}
+
+// Result says what was pushed.
+type Result struct {
+	// Format is the artifact format used (prototype or oci).
+	Format string `json:"artifactFormat"`
+	// Discovery is how the artifact will be found: "links", "referrers"
+	// (the registry indexed the subject) or "tag-fallback" (signet
+	// maintains the sha256-<hex> index tag).
+	Discovery string `json:"discovery"`
+	// Artifact is the artifact manifest's descriptor.
+	Artifact ocispec.Descriptor `json:"artifact"`
+	// Signature is the signature blob's descriptor.
+	Signature ocispec.Descriptor `json:"signature"`
+	// SignatureUploaded is false when the registry had the blob already.
+	SignatureUploaded bool `json:"signatureUploaded"`
+	// Subject is the signed manifest.
+	Subject ocispec.Descriptor `json:"subject"`
+	// Reference is repo@artifact-digest.
+	Reference string `json:"reference"`
+}
+
+// Push publishes req.Signature as an artifact referring to req.Subject.
+func Push(ctx context.Context, client *remote.Client, req Request) (*Result, error) {
+	if req.Subject.Digest == "" {
+		return nil, errors.New("no subject: the signed manifest is unknown")
+	}
+	if req.Ref.Digest != "" && req.Ref.Digest != req.Subject.Digest {
+		return nil, errdef.Usage(fmt.Errorf("%s names %s, but the signature signs %s", req.Ref.Raw, req.Ref.Digest, req.Subject.Digest))
+	}
+	res := &Result{Subject: req.Subject}
+	format := req.Format
+	var prebuilt *artifact.Signature
+	if req.Artifact != nil {
+		p, err := artifact.Parse("", req.Artifact)
+		if err != nil {
+			return nil, fmt.Errorf("--artifact: %w", err)
+		}
+		prebuilt = p
+		switch p.Kind {
+		case artifact.KindPrototype:
+			format = pickPrebuilt(format, FormatPrototype)
+		default:
+			format = pickPrebuilt(format, FormatOCI)
+		}
+		if format == "" {
+			return nil, errdef.Usage(fmt.Errorf("--artifact holds a %s artifact but --artifact-format is %s", p.Kind, req.Format))
+		}
+		if !p.Names(req.Subject.Digest) {
+			return nil, fmt.Errorf("--artifact does not point at the signed manifest %s", req.Subject.Digest)
+		}
+	}
+	if format == FormatAuto || format == "" {
+		// One probe: does the registry serve the prototype links API?
+		if _, err := client.Links(ctx, req.Ref, req.Subject.Digest.String(), artifact.ArtifactTypeNotaryV2); err == nil {
+			format = FormatPrototype
+		} else if errors.Is(err, remote.ErrLinksUnsupported) {
+			format = FormatOCI
+		} else {
+			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("probing %s for the links API: %w", req.Ref.Registry, err))
+		}
+	}
+	if format == FormatPrototype && req.SignatureFormat != "jwt" {
+		return nil, errdef.Usage(fmt.Errorf("the prototype artifact format carries x509 JWT signatures only; use --artifact-format oci for %s", req.SignatureFormat))
+	}
+	res.Format = format
+
+	sigDesc := ocispec.Descriptor{MediaType: blobMediaType(req.SignatureFormat), Digest: digest.FromBytes(req.Signature), Size: int64(len(req.Signature))}
+	if prebuilt != nil {
+		if prebuilt.Blob.Digest != sigDesc.Digest || prebuilt.Blob.Size != sigDesc.Size {
+			return nil, fmt.Errorf("--artifact points at signature %s (%d bytes), but --signature is %s (%d bytes)", prebuilt.Blob.Digest, prebuilt.Blob.Size, sigDesc.Digest, sigDesc.Size)
+		}
+		sigDesc.MediaType = prebuilt.Blob.MediaType
+	}
+	res.Signature = sigDesc
+
+	uploaded, err := client.PushSmallBlob(ctx, req.Ref, sigDesc, req.Signature)
+	if err != nil {
+		return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("pushing signature blob %s to %s: %w", sigDesc.Digest, req.Ref.Repo(), err))
+	}
+	res.SignatureUploaded = uploaded
+
+	var manifestBytes []byte
+	var mediaType string
+	switch {
+	case req.Artifact != nil:
+		manifestBytes = req.Artifact
+		mediaType = artifact.MediaTypeArtifactManifest
+		if format == FormatOCI {
+			mediaType = ocispec.MediaTypeImageManifest
+		}
+	case format == FormatPrototype:
+		manifestBytes, err = artifact.NewPrototype(sigDesc, req.Subject).Marshal()
+		mediaType = artifact.MediaTypeArtifactManifest
+	default:
+		artifactType := artifact.ArtifactTypeNotaryV2
+		if req.SignatureFormat != "jwt" {
+			artifactType = artifact.ArtifactTypeNotation
+		}
+		manifestBytes, err = artifact.MarshalOCI(artifact.NewOCI(artifactType, sigDesc, req.Subject, req.Annotations))
+		mediaType = ocispec.MediaTypeImageManifest
+	}
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatOCI {
+		if _, err := client.PushSmallBlob(ctx, req.Ref, artifact.EmptyConfig, artifact.EmptyConfigData); err != nil {
+			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("pushing the empty config blob to %s: %w", req.Ref.Repo(), err))
+		}
+	}
+	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(manifestBytes), Size: int64(len(manifestBytes))}
+	repo, err := client.Repository(req.Ref)
+	if err != nil {
+		return nil, err
+	}
+	before := client.Requests()
+	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(manifestBytes)); err != nil {
+		return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, err))
+	}
+	switch {
+	case format == FormatPrototype:
+		res.Discovery = "links"
+	case client.Requests()-before > 1:
+		// oras-go maintained the sha256-<hex> referrers index tag.
+		res.Discovery = "tag-fallback"
+	default:
+		res.Discovery = "referrers"
+	}
+	res.Artifact = desc
+	res.Reference = req.Ref.Repo() + "@" + desc.Digest.String()
+	return res, nil
+}
+
+func pickPrebuilt(asked, have string) string {
+	if asked == "" || asked == FormatAuto || asked == have {
+		return have
+	}
+	return ""
+}
+
+func blobMediaType(format string) string {
+	switch format {
+	case "jws":
+		return artifact.MediaTypeJWS
+	case "cose":
+		return artifact.MediaTypeCOSE
+	}
+	return artifact.MediaTypeJWT
+}
+
+func explainManifestPush(req Request, err error) error {
+	msg := err.Error()
+	if bytes.Contains([]byte(msg), []byte("MANIFEST_UNKNOWN")) || bytes.Contains([]byte(msg), []byte("MANIFEST_BLOB_UNKNOWN")) {
+		return errdef.NotFound(fmt.Errorf("registry refused the artifact: the signed manifest %s is not in %s; push the image first (signet copy …)", req.Subject.Digest, req.Ref.Repo()))
+	}
+	return fmt.Errorf("pushing the artifact manifest to %s: %w", req.Ref.Repo(), err)
+}

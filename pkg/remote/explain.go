@@ -1,0 +1,64 @@
+package remote
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"oras.land/oras-go/v2/registry/remote/errcode"
+)
+
+// Explain turns a transport or registry error for host into one line that
+// says what failed and what to do, keeping the original error wrapped.
+func Explain(host string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		resp     *errcode.ErrorResponse
+		unknown  x509.UnknownAuthorityError
+		hostErr  x509.HostnameError
+		certErr  *tls.CertificateVerificationError
+		recHdr   tls.RecordHeaderError
+		opErr    *net.OpError
+		statusEr *StatusError
+	)
+	hint := ""
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		hint = fmt.Sprintf("registry %s did not answer in time; check that it is up, or raise --timeout", host)
+	case errors.As(err, &resp) && resp.StatusCode == http.StatusUnauthorized:
+		hint = fmt.Sprintf("registry %s refused the credentials (401); check -u/-p or run 'signet login %s'", host, host)
+	case errors.As(err, &statusEr) && statusEr.StatusCode == http.StatusUnauthorized:
+		hint = fmt.Sprintf("registry %s refused the credentials (401); check -u/-p or run 'signet login %s'", host, host)
+	case errors.As(err, &resp) && resp.StatusCode == http.StatusForbidden:
+		hint = fmt.Sprintf("registry %s denied access (403); the account lacks permission for this repository", host)
+	case errors.As(err, &unknown), errors.As(err, &certErr) && errors.As(certErr.Err, &unknown):
+		hint = fmt.Sprintf("registry %s presented a certificate signed by an unknown authority; pass its CA with --ca-file (or --insecure to skip verification)", host)
+	case errors.As(err, &hostErr):
+		hint = fmt.Sprintf("registry %s presented a certificate for another name (%v); check the host, or pass --insecure", host, hostErr.Certificate.DNSNames)
+	case errors.As(err, &recHdr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		hint = fmt.Sprintf("registry %s speaks plain HTTP; pass --plain-http", host)
+	case strings.Contains(err.Error(), "malformed HTTP response"):
+		hint = fmt.Sprintf("registry %s speaks HTTPS; drop --plain-http", host)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		hint = fmt.Sprintf("cannot connect to registry %s; is it running (signet registry serve)?", host)
+	}
+	if hint == "" {
+		return err
+	}
+	return &explained{hint: hint, err: err}
+}
+
+type explained struct {
+	hint string
+	err  error
+}
+
+func (e *explained) Error() string { return e.hint }
+func (e *explained) Unwrap() error { return e.err }

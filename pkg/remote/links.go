@@ -1,0 +1,137 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/signet-oci/signet/pkg/reference"
+)
+
+// ErrLinksUnsupported says the registry does not serve the prototype links
+// extension.
+var ErrLinksUnsupported = errors.New("registry does not serve the prototype links API")
+
+// LinksPath is the prototype's links endpoint, formats.md §4.
+const LinksPath = "/v2/_ext/oci-artifacts/v1/%s/manifests/%s/links"
+
+// LinksResponse is the prototype links API answer (formats.md §4). Entries
+// are the stored artifact manifests, compacted, without their digests.
+type LinksResponse struct {
+	Digest   string            `json:"digest,omitempty"`
+	Tag      string            `json:"tag,omitempty"`
+	Links    []json.RawMessage `json:"links"`
+	NextLink string            `json:"nextLink,omitempty"`
+}
+
+// MaxLinks bounds how many entries one links response may hold.
+const MaxLinks = 100000
+
+// Links asks the prototype links API of ref's repository for the artifacts
+// that link to selector (a tag or digest), optionally filtered by type. It
+// returns ErrLinksUnsupported when the registry lacks the extension.
+func (c *Client) Links(ctx context.Context, ref reference.Reference, selector, artifactType string) (*LinksResponse, error) {
+	u := c.BaseURL(ref.Registry) + fmt.Sprintf(LinksPath, ref.Repository, url.PathEscape(selector))
+	if artifactType != "" {
+		u += "?artifact-type=" + url.QueryEscape(artifactType)
+	}
+	ctx = auth.AppendRepositoryScope(ctx, registry.Reference{Registry: ref.Registry, Repository: ref.Repository}, auth.ActionPull)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.auth.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusBadRequest:
+		// A registry without the extension answers 404 (or 400/405 for an
+		// unknown route). A registry with it answers 404 MANIFEST_UNKNOWN
+		// for an unknown tag.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode == http.StatusNotFound && isErrorCode(body, "MANIFEST_UNKNOWN") {
+			return nil, fmt.Errorf("%s: %w", ref.Repo()+":"+selector, ErrManifestUnknown)
+		}
+		return nil, ErrLinksUnsupported
+	default:
+		return nil, httpError(resp)
+	}
+	var lr LinksResponse
+	dec := json.NewDecoder(io.LimitReader(resp.Body, c.opts.MaxMetadataSize+1))
+	if err := dec.Decode(&lr); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("links response from %s is larger than %d bytes or truncated", ref.Registry, c.opts.MaxMetadataSize)
+		}
+		// A 200 that is not the links shape is a registry without the
+		// extension answering something else (an HTML page, say).
+		return nil, ErrLinksUnsupported
+	}
+	if lr.Links == nil {
+		return nil, ErrLinksUnsupported
+	}
+	if len(lr.Links) > MaxLinks {
+		return nil, fmt.Errorf("links response from %s has %d entries, more than the limit of %d", ref.Registry, len(lr.Links), MaxLinks)
+	}
+	return &lr, nil
+}
+
+// ErrManifestUnknown is returned for a tag or digest the registry does not know.
+var ErrManifestUnknown = errors.New("manifest unknown")
+
+func isErrorCode(body []byte, code string) bool {
+	var e struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return false
+	}
+	for _, x := range e.Errors {
+		if x.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func httpError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Errors []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	msg := ""
+	if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
+		msg = ": " + e.Errors[0].Code
+		if e.Errors[0].Message != "" {
+			msg += " (" + e.Errors[0].Message + ")"
+		}
+	}
+	return &StatusError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode, Detail: msg}
+}
+
+// StatusError is an unexpected HTTP status from a registry.
+type StatusError struct {
+	Method     string
+	URL        string
+	StatusCode int
+	Detail     string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s%s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode), e.Detail)
+}

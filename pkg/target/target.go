@@ -1,0 +1,162 @@
+// Package target opens the sources and targets of pkg/reference as oras-go
+// targets, and reads a manifest's exact bytes from any of them.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	orasErrdef "oras.land/oras-go/v2/errdef"
+
+	"github.com/signet-oci/signet/pkg/dockerarchive"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/manifest"
+	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/remote"
+)
+
+// MaxManifestSize bounds every manifest signet reads.
+const MaxManifestSize = 4 << 20
+
+// Source is a readable target.
+type Source interface {
+	oras.ReadOnlyTarget
+}
+
+// Opened is a target with its closer.
+type Opened struct {
+	oras.ReadOnlyTarget
+	// Writable is set when the target accepts pushes.
+	Writable oras.Target
+	close    func() error
+}
+
+// Close releases what Open took.
+func (o *Opened) Close() error {
+	if o.close != nil {
+		return o.close()
+	}
+	return nil
+}
+
+// Open opens ref for reading, or for writing when write is set (registry
+// and oci-layout only).
+func Open(ctx context.Context, ref reference.Reference, client *remote.Client, write bool) (*Opened, error) {
+	switch ref.Kind {
+	case reference.Registry:
+		repo, err := client.Repository(ref)
+		if err != nil {
+			return nil, err
+		}
+		return &Opened{ReadOnlyTarget: repo, Writable: repo}, nil
+	case reference.OCILayout:
+		if !write {
+			if _, err := os.Stat(ref.Path); err != nil {
+				return nil, errdef.NotFound(fmt.Errorf("no OCI layout at %s: %w", ref.Path, unwrapPath(err)))
+			}
+			if _, err := os.Stat(ref.Path + "/oci-layout"); err != nil {
+				return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", ref.Path)
+			}
+		}
+		store, err := oci.NewWithContext(ctx, ref.Path)
+		if err != nil {
+			return nil, fmt.Errorf("opening OCI layout %s: %w", ref.Path, err)
+		}
+		return &Opened{ReadOnlyTarget: store, Writable: store}, nil
+	case reference.DockerArchive:
+		if write {
+			return nil, errdef.Usage(fmt.Errorf("%s: docker-archive is read only; copy to a registry or an oci-layout: directory", ref.Raw))
+		}
+		a, err := dockerarchive.Open(ref.Path)
+		if err != nil {
+			return nil, err
+		}
+		return &Opened{ReadOnlyTarget: a, close: a.Close}, nil
+	}
+	return nil, errdef.Usage(fmt.Errorf("%s: a %s reference cannot be opened as an image source", ref.Raw, ref.Kind))
+}
+
+// ResolveManifest returns the descriptor and exact bytes of the manifest ref
+// names: from a registry, an OCI layout, a docker-archive tarball or a file.
+// Every byte fetched is checked against its digest and size.
+func ResolveManifest(ctx context.Context, ref reference.Reference, client *remote.Client) (ocispec.Descriptor, []byte, error) {
+	if ref.Kind == reference.File {
+		return ReadManifestFile(ref.Path)
+	}
+	t, err := Open(ctx, ref, client, false)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	defer t.Close()
+	sel := ref.Selector()
+	if sel == "" && ref.Kind == reference.Registry {
+		return ocispec.Descriptor{}, nil, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", ref.Raw))
+	}
+	desc, err := t.Resolve(ctx, sel)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, explainResolve(ref, err)
+	}
+	b, err := FetchManifest(ctx, t, desc)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%s: %w", ref.Raw, err)
+	}
+	if ref.Digest != "" && desc.Digest != ref.Digest {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%s resolved to %s, not the digest asked for", ref.Raw, desc.Digest)
+	}
+	return desc, b, nil
+}
+
+// FetchManifest reads a manifest's bytes, bounded and digest-verified.
+func FetchManifest(ctx context.Context, f content.Fetcher, desc ocispec.Descriptor) ([]byte, error) {
+	if desc.Size > MaxManifestSize {
+		return nil, fmt.Errorf("manifest %s is %d bytes, over the %d-byte limit", desc.Digest, desc.Size, MaxManifestSize)
+	}
+	b, err := content.FetchAll(ctx, f, desc)
+	if err != nil {
+		return nil, fmt.Errorf("fetching manifest %s: %w", desc.Digest, err)
+	}
+	return b, nil
+}
+
+// ReadManifestFile reads a manifest file's exact bytes and describes them.
+func ReadManifestFile(path string) (ocispec.Descriptor, []byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, errdef.NotFound(fmt.Errorf("manifest file %s: %w", path, unwrapPath(err)))
+	}
+	if fi.Size() > MaxManifestSize {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s is %d bytes, over the %d-byte limit", path, fi.Size(), MaxManifestSize)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	mt, err := manifest.MediaTypeOf(b)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s: %w", path, err)
+	}
+	return ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}, b, nil
+}
+
+func explainResolve(ref reference.Reference, err error) error {
+	if errors.Is(err, orasErrdef.ErrNotFound) {
+		return errdef.NotFound(fmt.Errorf("%s: not found (check the repository and tag, or push the image first with 'signet copy')", ref.Raw))
+	}
+	return remote.Explain(ref.Registry, fmt.Errorf("resolving %s: %w", ref.Raw, err))
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,161 @@
+// Package verify decides whether a subject is signed by someone the user
+// trusts. It fetches the subject's signatures (pkg/discover: every
+// mechanism, nothing trusted blindly, every byte digest-checked), checks each
+// envelope against the user's trust, and returns a verdict per signature.
+// verify is a security boundary: anything not proven valid is rejected with
+// a reason.
+package verify
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/discover"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/remote"
+	"github.com/signet-oci/signet/pkg/signature/jwt"
+)
+
+// Trust is what the user trusts.
+type Trust struct {
+	// Certificates given with -c and --ca-cert: a signer's certificate, or
+	// a CA its chain ends at.
+	Certificates []*x509.Certificate
+	// Now is the verification time (zero: time.Now()).
+	Now time.Time
+}
+
+// Options for Remote.
+type Options struct {
+	Trust
+	// MaxSignatures bounds how many signatures are examined (0: 100).
+	MaxSignatures int
+	// Formats, when set, keeps only these envelope formats.
+	Formats map[string]bool
+}
+
+// Verdict is the outcome for one signature.
+type Verdict struct {
+	Artifact       ocispec.Descriptor `json:"artifact"`
+	DigestVerified bool               `json:"artifactDigestVerified"`
+	Mechanisms     []string           `json:"foundBy"`
+	Format         string             `json:"signatureFormat,omitempty"`
+	Signature      ocispec.Descriptor `json:"signature,omitempty"`
+	Valid          bool               `json:"valid"`
+	// Reason says why the signature is not valid.
+	Reason string `json:"reason,omitempty"`
+	// Class is a stable name for the failure (docs/exit-codes.md).
+	Class string `json:"errorClass,omitempty"`
+	// Signer is the leaf certificate's subject.
+	Signer     string     `json:"signer,omitempty"`
+	SignedAt   *time.Time `json:"signedAt,omitempty"`
+	Expires    *time.Time `json:"expires,omitempty"`
+	References []string   `json:"references,omitempty"`
+}
+
+// Report is the outcome for a subject.
+type Report struct {
+	Reference  string             `json:"reference"`
+	Subject    ocispec.Descriptor `json:"subject"`
+	Verified   bool               `json:"verified"`
+	Valid      int                `json:"validSignatures"`
+	Signatures []*Verdict         `json:"signatures"`
+	Warnings   []string           `json:"warnings,omitempty"`
+}
+
+// Remote verifies the signatures of the manifest ref names. The report is
+// returned with the error: errdef.ErrNotFound when there is no signature,
+// errdef.ErrVerification when none is valid.
+func Remote(ctx context.Context, client *remote.Client, ref reference.Reference, opts Options) (*Report, error) {
+	d, err := discover.New(client, ref, discover.Options{Depth: 1})
+	if err != nil {
+		return nil, err
+	}
+	subject, err := d.Resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Reference: ref.Raw, Subject: subject}
+	found, warnings, err := d.Signatures(ctx, subject, discover.SignatureOptions{MaxSignatures: opts.MaxSignatures, Formats: opts.Formats})
+	rep.Warnings = warnings
+	if err != nil {
+		return rep, err
+	}
+	for _, f := range found {
+		v := &Verdict{Artifact: f.Artifact, DigestVerified: f.DigestVerified, Mechanisms: f.Mechanisms}
+		if f.Signature != nil {
+			v.Format = f.Signature.Format
+			v.Signature = f.Signature.Blob
+		}
+		if f.Err != nil {
+			v.Reason, v.Class = f.Err.Error(), "fetch"
+		} else {
+			check(v, f.Signature.Format, f.Envelope, subject, opts.Trust)
+		}
+		if v.Valid {
+			rep.Valid++
+		}
+		rep.Signatures = append(rep.Signatures, v)
+	}
+	rep.Verified = rep.Valid > 0
+	if !rep.Verified {
+		return rep, errdef.Verification(fmt.Errorf("%s: %d signature(s) found, none valid", ref.WithDigest(subject.Digest), len(rep.Signatures)))
+	}
+	return rep, nil
+}
+
+// Envelope checks one signature envelope against subject. It returns the
+// verdict and, when the signature is not valid, an error wrapping
+// errdef.ErrVerification.
+func Envelope(format string, envelope []byte, subject ocispec.Descriptor, trust Trust) (*Verdict, error) {
+	v := &Verdict{Format: format}
+	check(v, format, envelope, subject, trust)
+	if !v.Valid {
+		return v, errdef.Verification(errors.New(v.Reason))
+	}
+	return v, nil
+}
+
+func check(v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) {
+	switch format {
+	case "jwt":
+		res, err := jwt.Verify(envelope, subject, jwt.VerifyOptions{TrustedCertificates: trust.Certificates, Now: trust.Now})
+		if err != nil {
+			v.Reason = err.Error()
+			var je *jwt.Error
+			if errors.As(err, &je) {
+				v.Class = je.Class.String()
+			}
+			return
+		}
+		v.Valid = true
+		if len(res.Chain) > 0 {
+			v.Signer = res.Chain[0].Subject.String()
+		}
+		if !res.SignedAt.IsZero() {
+			t := res.SignedAt.UTC()
+			v.SignedAt = &t
+		}
+		if res.Claims.Expiry != 0 {
+			t := time.Unix(res.Claims.Expiry, 0).UTC()
+			v.Expires = &t
+		}
+		v.References = res.Claims.References
+	default:
+		if notationCheck != nil {
+			notationCheck(v, format, envelope, subject, trust)
+			return
+		}
+		v.Reason = fmt.Sprintf("%s signatures are not supported by this build", format)
+		v.Class = "unsupported format"
+	}
+}
+
+// notationCheck verifies Notary Project envelopes (JWS, COSE) when linked in.
+var notationCheck func(v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust)
