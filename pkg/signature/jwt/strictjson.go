@@ -2,158 +2,361 @@ package jwt
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // A strict reader for the header and the claims. encoding/json's Unmarshal
 // keeps the last of duplicate keys and matches keys case-insensitively, so
 // {"digest":"A","Digest":"B"} would be read as B by Go and as A by another
-// reader. The token's JSON is therefore read token by token here: duplicate
-// keys (at any depth) are refused, known keys must be spelt exactly, and
-// every value must have exactly the expected JSON type.
+// reader. The token's JSON is therefore read here by a small RFC 8259
+// scanner: duplicate keys (at any depth) are refused, known keys must be
+// spelt exactly, every value must have exactly the expected JSON type, and
+// strings must be valid UTF-8 without lone surrogates. It is also several
+// times faster than encoding/json's token API on the verification path.
 
 // maxDepth bounds the nesting of ignored values.
 const maxDepth = 32
 
-var errDepth = errors.New("nested too deeply")
+type scanner struct {
+	data []byte
+	pos  int
+}
+
+func (s *scanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", s.pos, fmt.Sprintf(format, args...))
+}
+
+func (s *scanner) ws() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte (0 at the end) without consuming it.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return 0
+}
+
+func (s *scanner) consume(c byte) bool {
+	if s.peek() == c {
+		s.pos++
+		return true
+	}
+	return false
+}
 
 // jsonObject reads the single JSON object in data and calls field for each
-// key in order; field must consume exactly the key's value from d.
-func jsonObject(data []byte, field func(key string, d *json.Decoder) error) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	t, err := d.Token()
-	if err != nil {
-		return jsonErr(err)
-	}
-	if t != json.Delim('{') {
+// key in order; field must consume exactly the key's value from s.
+func jsonObject(data []byte, field func(key string, s *scanner) error) error {
+	s := &scanner{data: data}
+	if !s.consume('{') {
 		return errors.New("not a JSON object")
 	}
-	if err := objectBody(d, field); err != nil {
+	if err := s.objectBody(field); err != nil {
 		return err
 	}
-	if _, err := d.Token(); err != io.EOF {
+	if s.peek() != 0 || s.pos != len(s.data) {
 		return errors.New("data after the JSON object")
 	}
 	return nil
 }
 
 // objectBody reads an object's members after its '{', up to and including
-// its '}'.
-func objectBody(d *json.Decoder, field func(key string, d *json.Decoder) error) error {
+// its '}', refusing duplicate keys.
+func (s *scanner) objectBody(field func(key string, s *scanner) error) error {
+	if s.consume('}') {
+		return nil
+	}
 	var seen []string // objects here are small; a slice beats a map
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			return jsonErr(err)
+	for {
+		if s.peek() != '"' {
+			return s.errorf("expected a string key")
 		}
-		key := t.(string) // the decoder guarantees a string key inside an object
-		for _, s := range seen {
-			if s == key {
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		for _, k := range seen {
+			if k == key {
 				return fmt.Errorf("duplicate key %q", key)
 			}
 		}
 		seen = append(seen, key)
-		if err := field(key, d); err != nil {
+		if !s.consume(':') {
+			return s.errorf("expected ':'")
+		}
+		if err := field(key, s); err != nil {
 			return err
 		}
+		if s.consume(',') {
+			continue
+		}
+		if s.consume('}') {
+			return nil
+		}
+		return s.errorf("expected ',' or '}'")
 	}
-	if _, err := d.Token(); err != nil { // '}'
-		return jsonErr(err)
-	}
-	return nil
 }
 
-// skipValue consumes one value of any type, refusing duplicate keys in
-// nested objects.
-func skipValue(d *json.Decoder, depth int) error {
+// skipValue consumes one value of any type.
+func (s *scanner) skipValue(depth int) error {
 	if depth > maxDepth {
-		return errDepth
+		return errors.New("JSON nested too deeply")
 	}
-	t, err := d.Token()
-	if err != nil {
-		return jsonErr(err)
-	}
-	switch t {
-	case json.Delim('{'):
-		return objectBody(d, func(_ string, d *json.Decoder) error { return skipValue(d, depth+1) })
-	case json.Delim('['):
-		for d.More() {
-			if err := skipValue(d, depth+1); err != nil {
+	switch c := s.peek(); {
+	case c == '{':
+		s.pos++
+		return s.objectBody(func(_ string, s *scanner) error { return s.skipValue(depth + 1) })
+	case c == '[':
+		s.pos++
+		if s.consume(']') {
+			return nil
+		}
+		for {
+			if err := s.skipValue(depth + 1); err != nil {
 				return err
 			}
+			if s.consume(',') {
+				continue
+			}
+			if s.consume(']') {
+				return nil
+			}
+			return s.errorf("expected ',' or ']'")
 		}
-		_, err := d.Token()
-		return jsonErr(err)
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '-' || '0' <= c && c <= '9':
+		_, err := s.number()
+		return err
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
 	}
+	return s.errorf("expected a value")
+}
+
+func (s *scanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.data[s.pos:], []byte(lit)) {
+		return s.errorf("expected a value")
+	}
+	s.pos += len(lit)
 	return nil
 }
 
-func readString(d *json.Decoder, key string) (string, error) {
-	t, err := d.Token()
-	if err != nil {
-		return "", jsonErr(err)
+// number reads a JSON number (after peek) and returns its text.
+func (s *scanner) number() (string, error) {
+	d, start := s.data, s.pos
+	i := start
+	digits := func() int {
+		n := 0
+		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+			i++
+			n++
+		}
+		return n
 	}
-	s, ok := t.(string)
-	if !ok {
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	if i < len(d) && d[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return "", s.errorf("invalid number")
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if digits() == 0 {
+			return "", s.errorf("invalid number")
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return "", s.errorf("invalid number")
+		}
+	}
+	s.pos = i
+	return string(d[start:i]), nil
+}
+
+// str reads a JSON string (after peek saw '"').
+func (s *scanner) str() (string, error) {
+	d := s.data
+	i := s.pos + 1
+	// Fast path: printable ASCII without escapes.
+	for i < len(d) {
+		c := d[i]
+		if c == '"' {
+			out := string(d[s.pos+1 : i])
+			s.pos = i + 1
+			return out, nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+		i++
+	}
+	b := make([]byte, 0, i-s.pos+16)
+	b = append(b, d[s.pos+1:i]...)
+	for i < len(d) {
+		c := d[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			return string(b), nil
+		case c < 0x20:
+			s.pos = i
+			return "", s.errorf("control character in string")
+		case c == '\\':
+			if i+1 >= len(d) {
+				s.pos = i
+				return "", s.errorf("truncated escape")
+			}
+			e := d[i+1]
+			i += 2
+			switch e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := hex4(d, i)
+				if !ok {
+					s.pos = i
+					return "", s.errorf("invalid \\u escape")
+				}
+				i += 4
+				if utf16.IsSurrogate(r) {
+					var r2 rune = -1
+					if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
+						if r2, ok = hex4(d, i+2); !ok {
+							r2 = -1
+						}
+					}
+					if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+						s.pos = i
+						return "", s.errorf("lone UTF-16 surrogate")
+					}
+					i += 6
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				s.pos = i - 1
+				return "", s.errorf("invalid escape")
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size == 1 {
+				s.pos = i
+				return "", s.errorf("invalid UTF-8")
+			}
+			b = append(b, d[i:i+size]...)
+			i += size
+		}
+	}
+	s.pos = i
+	return "", errors.New("truncated JSON")
+}
+
+func hex4(d []byte, i int) (rune, bool) {
+	if i+4 > len(d) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+func readString(s *scanner, key string) (string, error) {
+	if s.peek() != '"' {
 		return "", fmt.Errorf("%q must be a string", key)
 	}
-	return s, nil
+	return s.str()
 }
 
 // readInt reads a non-negative JSON integer (no fraction, no exponent).
-func readInt(d *json.Decoder, key string) (int64, error) {
-	t, err := d.Token()
-	if err != nil {
-		return 0, jsonErr(err)
-	}
-	n, ok := t.(json.Number)
-	if !ok {
+func readInt(s *scanner, key string) (int64, error) {
+	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
 		return 0, fmt.Errorf("%q must be a number", key)
 	}
-	v, err := strconv.ParseInt(string(n), 10, 64)
+	n, err := s.number()
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseInt(n, 10, 64)
 	if err != nil || v < 0 {
 		return 0, fmt.Errorf("%q must be a non-negative integer, not %s", key, n)
 	}
 	return v, nil
 }
 
-func readStrings(d *json.Decoder, key string) ([]string, error) {
-	t, err := d.Token()
-	if err != nil {
-		return nil, jsonErr(err)
-	}
-	if t != json.Delim('[') {
+func readStrings(s *scanner, key string) ([]string, error) {
+	if !s.consume('[') {
 		return nil, fmt.Errorf("%q must be an array of strings", key)
 	}
 	var out []string
-	for d.More() {
-		s, err := readString(d, key)
+	if s.consume(']') {
+		return out, nil
+	}
+	for {
+		v, err := readString(s, key)
 		if err != nil {
 			return nil, fmt.Errorf("%q must be an array of strings", key)
 		}
-		out = append(out, s)
+		out = append(out, v)
+		if s.consume(',') {
+			continue
+		}
+		if s.consume(']') {
+			return out, nil
+		}
+		return nil, s.errorf("expected ',' or ']'")
 	}
-	if _, err := d.Token(); err != nil {
-		return nil, jsonErr(err)
-	}
-	return out, nil
-}
-
-// jsonErr shortens decoder errors (nil stays nil).
-func jsonErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("truncated JSON")
-	}
-	return fmt.Errorf("invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // decodeHeader reads the protected header. Only typ, alg, x5c and kid are
@@ -162,7 +365,7 @@ func jsonErr(err error) error {
 func decodeHeader(data []byte) (*Header, error) {
 	var h Header
 	var sawX5C bool
-	err := jsonObject(data, func(key string, d *json.Decoder) (err error) {
+	err := jsonObject(data, func(key string, d *scanner) (err error) {
 		switch key {
 		case "typ":
 			h.Type, err = readString(d, key)
@@ -196,7 +399,7 @@ var claimKeys = [...]string{"mediaType", "digest", "size", "references", "exp", 
 func decodeClaims(data []byte) (*Claims, error) {
 	var c Claims
 	var sawDigest, sawSize bool
-	err := jsonObject(data, func(key string, d *json.Decoder) (err error) {
+	err := jsonObject(data, func(key string, d *scanner) (err error) {
 		switch key {
 		case "mediaType":
 			c.MediaType, err = readString(d, key)
@@ -220,7 +423,7 @@ func decodeClaims(data []byte) (*Claims, error) {
 					return fmt.Errorf("claim %q differs from %q only in case", key, k)
 				}
 			}
-			return skipValue(d, 1)
+			return d.skipValue(1)
 		}
 		return err
 	})
