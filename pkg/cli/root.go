@@ -52,8 +52,24 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err == nil {
 		return ExitOK
 	}
+	if isCobraUsageError(err) {
+		err = errdef.Usage(err)
+	}
 	fmt.Fprintln(streams.Err, "Error: "+oneLine(err))
 	return ExitCode(err)
+}
+
+// isCobraUsageError recognises the usage errors cobra makes itself (flag
+// groups, required flags, unknown commands), which bypass the flag error
+// function.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"required flag(s)", "if any flags in the group", "unknown command", "unknown flag", "unknown shorthand flag", "invalid argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // ExitCode maps an error returned by a command to signet's exit status.

@@ -1,0 +1,238 @@
+// Package testscripts runs signet's end-to-end scripts (testdata/*.txtar)
+// with github.com/rogpeppe/go-internal/testscript. Each script gets:
+//
+//   - `signet`, the real CLI, run in a subprocess of this test binary;
+//   - a fresh embedded registry, its host:port in $REGISTRY (served on a
+//     real loopback listener), and $REPO, the repository to use;
+//   - the commands below, for what a shell would otherwise do.
+//
+// Extra commands:
+//
+//	status N cmd [args...]    run cmd; its exit status must be N
+//	testimage KIND PATH       write the test image as KIND: layout (an OCI
+//	                          layout directory), legacy or oci (docker save
+//	                          tarballs of both shapes), docker-generate (the
+//	                          bytes docker-generate printed for legacy)
+//	tamper FILE               change one character of a JWT's signature
+//	addnewline SRC DST        copy SRC to DST with one newline appended
+//	stdout2env NAME           set $NAME to the last command's stdout, trimmed
+//	digestof NAME FILE        set $NAME to sha256:<hex> of FILE
+//	sleep DURATION            wait (at most 10s)
+//
+// TestScriptsExternal runs the oci-*.txtar scripts against another registry
+// (a real distribution registry in CI): SIGNET_TEST_REGISTRY=host:port.
+package testscripts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/signet-oci/signet/internal/testimage"
+	"github.com/signet-oci/signet/pkg/cli"
+	"github.com/signet-oci/signet/pkg/registry"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"signet": func() { os.Exit(cli.Main()) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, params(t, "testdata", false, func(env *testscript.Env) error {
+		addr, stop, err := startRegistry()
+		if err != nil {
+			return err
+		}
+		env.Defer(stop)
+		env.Setenv("REGISTRY", addr)
+		env.Setenv("REPO", "busybox")
+		env.Setenv("EXTERNAL", "")
+		return nil
+	}))
+}
+
+var repoSeq atomic.Int64
+
+// TestScriptsExternal runs the OCI-format scripts against the registry at
+// $SIGNET_TEST_REGISTRY (make test starts distribution v3 for it).
+func TestScriptsExternal(t *testing.T) {
+	addr := os.Getenv("SIGNET_TEST_REGISTRY")
+	if addr == "" {
+		t.Skip("SIGNET_TEST_REGISTRY is not set; 'make test' starts a distribution registry and sets it")
+	}
+	p := params(t, "", true, func(env *testscript.Env) error {
+		env.Setenv("REGISTRY", addr)
+		env.Setenv("REPO", fmt.Sprintf("signet-test/%d-%d/busybox", time.Now().UnixNano(), repoSeq.Add(1)))
+		env.Setenv("EXTERNAL", "1")
+		return nil
+	})
+	files, err := filepath.Glob("testdata/oci-*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no oci-*.txtar scripts: %v", err)
+	}
+	p.Files = files
+	testscript.Run(t, p)
+}
+
+func params(t *testing.T, dir string, external bool, setup func(*testscript.Env) error) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		Setup:               setup,
+		RequireExplicitExec: false,
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "external":
+				return external, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"status":     cmdStatus,
+			"testimage":  cmdTestimage,
+			"tamper":     cmdTamper,
+			"addnewline": cmdAddNewline,
+			"stdout2env": cmdStdout2Env,
+			"digestof":   cmdDigestOf,
+			"sleep":      cmdSleep,
+		},
+	}
+}
+
+// startRegistry serves a fresh in-memory embedded registry on a loopback
+// port.
+func startRegistry() (string, func(), error) {
+	reg, err := registry.New(registry.Config{Memory: true})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return ln.Addr().String(), func() {
+		srv.Close()
+		reg.Close()
+	}, nil
+}
+
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! status")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: status N cmd [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("status: running %s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+func cmdTestimage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: testimage layout|legacy|oci|docker-generate PATH")
+	}
+	p := ts.MkAbs(args[1])
+	var err error
+	switch args[0] {
+	case "layout":
+		err = testimage.WriteOCILayout(p)
+	case "legacy":
+		err = testimage.WriteLegacyArchive(p)
+	case "oci":
+		err = testimage.WriteOCIArchive(p)
+	case "docker-generate":
+		err = testimage.WriteDockerGenerateManifest(p)
+	default:
+		ts.Fatalf("testimage: unknown kind %q", args[0])
+	}
+	ts.Check(err)
+}
+
+func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tamper FILE")
+	}
+	p := ts.MkAbs(args[0])
+	b, err := os.ReadFile(p)
+	ts.Check(err)
+	i := strings.LastIndexByte(string(b), '.')
+	if i < 0 || i+5 >= len(b) {
+		ts.Fatalf("tamper: %s is not a compact JWT", args[0])
+	}
+	// Flip a character in the middle of the signature segment.
+	j := i + 1 + (len(b)-i-1)/2
+	if b[j] == 'A' {
+		b[j] = 'B'
+	} else {
+		b[j] = 'A'
+	}
+	ts.Check(os.WriteFile(p, b, 0o644))
+}
+
+func cmdAddNewline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: addnewline SRC DST")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), append(b, '\n'), 0o644))
+}
+
+func cmdStdout2Env(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: stdout2env NAME")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+func cmdDigestOf(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: digestof NAME FILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	sum := sha256.Sum256(b)
+	ts.Setenv(args[0], "sha256:"+hex.EncodeToString(sum[:]))
+}
+
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	if d > 10*time.Second {
+		ts.Fatalf("sleep: %s is over the 10s bound", d)
+	}
+	time.Sleep(d)
+}
