@@ -3,6 +3,7 @@ package jwt
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -253,9 +254,7 @@ func appendString(b []byte, s string) []byte {
 // signInput signs the signing input with alg and returns the JWS signature
 // bytes (PKCS #1 v1.5 for RS*, fixed-length R‖S for ES*).
 func signInput(signer crypto.Signer, alg *algorithm, input []byte) ([]byte, error) {
-	h := alg.hash.New()
-	h.Write(input)
-	sig, err := signer.Sign(rand.Reader, h.Sum(nil), alg.hash)
+	sig, err := signer.Sign(rand.Reader, hashInput(alg.hash, input), alg.hash)
 	if err != nil {
 		return nil, sErr(InvalidInput, "signing failed: %v", err)
 	}
@@ -267,6 +266,18 @@ func signInput(signer crypto.Signer, alg *algorithm, input []byte) ([]byte, erro
 		return nil, sErr(InvalidInput, "signing failed: the key returned a malformed ECDSA signature")
 	}
 	return out, nil
+}
+
+// hashInput hashes the signing input (SHA-256 without an allocation of
+// the hash state, the common case).
+func hashInput(h crypto.Hash, input []byte) []byte {
+	if h == crypto.SHA256 {
+		sum := sha256.Sum256(input)
+		return sum[:]
+	}
+	hh := h.New()
+	hh.Write(input)
+	return hh.Sum(nil)
 }
 
 // asn1ToRS converts an ASN.1 ECDSA-Sig-Value into fixed-length R‖S.

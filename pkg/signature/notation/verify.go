@@ -1,0 +1,297 @@
+package notation
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/notaryproject/notation-core-go/signature"
+	notationgo "github.com/notaryproject/notation-go"
+	"github.com/notaryproject/notation-go/dir"
+	"github.com/notaryproject/notation-go/verifier"
+	"github.com/notaryproject/notation-go/verifier/trustpolicy"
+	"github.com/notaryproject/notation-go/verifier/truststore"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// DefaultScope is the registry scope used when VerifyOptions.Scope is empty
+// (a signature checked against a manifest file); notation uses the same
+// "local/…" form for OCI layouts.
+const DefaultScope = "local/signet"
+
+// storeName is the trust store the in-memory trust policy names.
+const storeName = "signet"
+
+// VerifyOptions say what to trust.
+type VerifyOptions struct {
+	// TrustedCertificates (signet's -c and --ca-cert) form an in-memory
+	// "ca" trust store: roots, intermediates or the signer's own
+	// self-signed certificate. As in notation, only CA certificates and
+	// self-signed certificates are usable trust anchors; others are
+	// ignored.
+	TrustedCertificates []*x509.Certificate
+	// Identities are the x509 subject DNs trusted (notation's
+	// "x509.subject:" trusted identities); empty trusts every identity
+	// the trust store vouches for.
+	Identities []string
+	// TrustPolicyFile and TrustStoreDir, when set, replace the in-memory
+	// policy and store with a notation trustpolicy.json and a notation
+	// trust store directory (holding x509/ca/<name>/… , or a notation
+	// configuration directory holding truststore/x509/…).
+	TrustPolicyFile, TrustStoreDir string
+	// Scope is the registry/repository of the subject (e.g.
+	// "127.0.0.1:5000/busybox"), which selects the trust policy statement;
+	// empty means DefaultScope.
+	Scope string
+	// Now, when set, is an extra check: the signature must not be expired
+	// and its chain must be valid at Now. notation-go itself always checks
+	// against the system clock.
+	Now time.Time
+}
+
+// Result describes a valid signature.
+type Result struct {
+	// Signer is the leaf certificate's subject.
+	Signer       string
+	SignedAt     time.Time
+	Expiry       time.Time // zero: no expiry
+	UserMetadata map[string]string
+	Chain        []*x509.Certificate
+}
+
+// Verify checks envelope (format "jws" or "cose") against subject with
+// notation-go's verifier at signatureVerification level strict: integrity,
+// authenticity against the trust store, trusted identities, expiry,
+// certificate validity and revocation (OCSP/CRL when the certificates name
+// responders), and that the payload's targetArtifact is subject (media
+// type, digest and size).
+func Verify(ctx context.Context, envelope []byte, format string, subject ocispec.Descriptor, opts VerifyOptions) (*Result, error) {
+	mediaType, err := MediaType(format)
+	if err != nil {
+		return nil, malformed("%s", err)
+	}
+	// Parse first so that garbage is reported as malformed, not as a
+	// policy problem.
+	if _, err := content(envelope, format); err != nil {
+		return nil, err
+	}
+	doc, store, err := trust(opts)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verifier.New(doc, store, nil)
+	if err != nil {
+		return nil, vErr(ClassTrustPolicy, "invalid trust policy: %s", oneLine(err))
+	}
+	scope := opts.Scope
+	if scope == "" {
+		scope = DefaultScope
+	}
+	outcome, err := v.Verify(ctx, subject, envelope, notationgo.VerifierVerifyOptions{
+		ArtifactReference:  scope + "@" + subject.Digest.String(),
+		SignatureMediaType: mediaType,
+	})
+	if err != nil {
+		return nil, classify(err, outcome)
+	}
+	if outcome == nil || outcome.EnvelopeContent == nil {
+		return nil, vErr(ClassTrustPolicy, "the trust policy for %s skips verification; nothing was verified", scope)
+	}
+	info := outcome.EnvelopeContent.SignerInfo
+	res := &Result{
+		SignedAt: info.SignedAttributes.SigningTime,
+		Expiry:   info.SignedAttributes.Expiry,
+		Chain:    info.CertificateChain,
+	}
+	if len(res.Chain) > 0 {
+		res.Signer = res.Chain[0].Subject.String()
+	}
+	if md, err := outcome.UserMetadata(); err == nil && len(md) > 0 {
+		res.UserMetadata = md
+	}
+	if !opts.Now.IsZero() {
+		if !res.Expiry.IsZero() && !opts.Now.Before(res.Expiry) {
+			return nil, vErr(ClassExpired, "signature expired at %s", res.Expiry.UTC().Format(time.RFC3339))
+		}
+		for _, c := range res.Chain {
+			if opts.Now.Before(c.NotBefore) || opts.Now.After(c.NotAfter) {
+				return nil, vErr(ClassCertificate, "certificate %q is not valid at %s (valid %s to %s)", c.Subject, opts.Now.UTC().Format(time.RFC3339), c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	return res, nil
+}
+
+// classify maps notation-go's outcome to a class and one line.
+func classify(err error, outcome *notationgo.VerificationOutcome) *Error {
+	var noPolicy notationgo.ErrorNoApplicableTrustPolicy
+	if errors.As(err, &noPolicy) {
+		return vErr(ClassTrustPolicy, "%s", oneLine(err))
+	}
+	msg := oneLine(err)
+	if outcome != nil {
+		for _, r := range outcome.VerificationResults {
+			if r == nil || r.Error == nil || r.Action != trustpolicy.ActionEnforce {
+				continue
+			}
+			rmsg := oneLine(r.Error)
+			switch r.Type {
+			case trustpolicy.TypeIntegrity:
+				var ie *signature.SignatureIntegrityError
+				var is *signature.InvalidSignatureError
+				if errors.As(r.Error, &ie) || errors.As(r.Error, &is) {
+					return vErr(ClassBadSignature, "integrity check failed: %s", rmsg)
+				}
+				return vErr(ClassMalformed, "%s", rmsg)
+			case trustpolicy.TypeAuthenticity:
+				if strings.Contains(rmsg, "trusted identities") || strings.Contains(rmsg, "trusted identity") {
+					return vErr(ClassIdentity, "the signer is not a trusted identity: %s", rmsg)
+				}
+				return vErr(ClassUntrustedChain, "the certificate chain does not end at a trusted certificate: %s", rmsg)
+			case trustpolicy.TypeExpiry:
+				return vErr(ClassExpired, "%s", rmsg)
+			case trustpolicy.TypeAuthenticTimestamp:
+				return vErr(ClassCertificate, "%s", rmsg)
+			case trustpolicy.TypeRevocation:
+				return vErr(ClassRevoked, "%s", rmsg)
+			}
+		}
+		if msg == "content descriptor mismatch" {
+			return vErr(ClassSubjectMismatch, "the signature is for another manifest (media type, digest or size differ)")
+		}
+	}
+	var te truststore.TrustStoreError
+	var ce truststore.CertificateError
+	if errors.As(err, &te) || errors.As(err, &ce) {
+		return vErr(ClassUntrustedChain, "trust store: %s", msg)
+	}
+	return vErr(ClassMalformed, "%s", msg)
+}
+
+// trust builds the trust policy document and trust store.
+func trust(opts VerifyOptions) (*trustpolicy.Document, truststore.X509TrustStore, error) {
+	if opts.TrustPolicyFile != "" || opts.TrustStoreDir != "" {
+		if opts.TrustPolicyFile == "" || opts.TrustStoreDir == "" {
+			return nil, nil, vErr(ClassTrustPolicy, "give both a trust policy file and a trust store directory")
+		}
+		doc, err := LoadTrustPolicy(opts.TrustPolicyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		store, err := trustStoreDir(opts.TrustStoreDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		return doc, store, nil
+	}
+	if len(opts.TrustedCertificates) == 0 {
+		return nil, nil, vErr(ClassUntrustedChain, "no trusted certificates given")
+	}
+	identities := []string{"*"}
+	if len(opts.Identities) > 0 {
+		identities = identities[:0]
+		for _, id := range opts.Identities {
+			identities = append(identities, "x509.subject:"+id)
+		}
+	}
+	doc := &trustpolicy.Document{
+		Version: "1.0",
+		TrustPolicies: []trustpolicy.TrustPolicy{{
+			Name:                  "signet",
+			RegistryScopes:        []string{"*"},
+			SignatureVerification: trustpolicy.SignatureVerification{VerificationLevel: trustpolicy.LevelStrict.Name},
+			TrustStores:           []string{string(truststore.TypeCA) + ":" + storeName},
+			TrustedIdentities:     identities,
+		}},
+	}
+	if err := doc.Validate(); err != nil {
+		return nil, nil, vErr(ClassTrustPolicy, "invalid trusted identity: %s", oneLine(err))
+	}
+	return doc, &memoryStore{certs: opts.TrustedCertificates}, nil
+}
+
+// LoadTrustPolicy reads a notation trustpolicy.json (unknown fields are
+// refused, as notation does) and validates it.
+func LoadTrustPolicy(path string) (*trustpolicy.Document, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(unwrapPath(err)))
+	}
+	var doc trustpolicy.Document
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, vErr(ClassTrustPolicy, "trust policy %s is not a notation trust policy: %s", path, oneLine(err))
+	}
+	if err := doc.Validate(); err != nil {
+		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(err))
+	}
+	return &doc, nil
+}
+
+// trustStoreDir opens a notation trust store directory: either the
+// truststore directory itself (x509/<type>/<name>/…) or the notation
+// configuration directory that holds it.
+func trustStoreDir(path string) (truststore.X509TrustStore, error) {
+	root := path
+	if _, err := os.Stat(filepath.Join(path, "x509")); err != nil {
+		if _, err2 := os.Stat(filepath.Join(path, dir.TrustStoreDir, "x509")); err2 != nil {
+			return nil, vErr(ClassTrustPolicy, "trust store %s has no x509 directory; give the notation trust store (…/notation/truststore, holding x509/ca/<name>/)", path)
+		}
+		root = filepath.Join(path, dir.TrustStoreDir)
+	}
+	return truststore.NewX509TrustStore(storeFS{SysFS: dir.NewSysFS(root), root: root}), nil
+}
+
+// storeFS is a notation SysFS rooted at a trust store directory: notation
+// asks for "truststore/x509/…" relative to its configuration directory.
+type storeFS struct {
+	dir.SysFS
+	root string
+}
+
+// SysPath maps notation's truststore/… paths into the store directory.
+func (s storeFS) SysPath(items ...string) (string, error) {
+	p := filepath.ToSlash(filepath.Join(items...))
+	p = strings.TrimPrefix(p, dir.TrustStoreDir+"/")
+	return filepath.Join(s.root, filepath.FromSlash(p)), nil
+}
+
+// memoryStore is an in-memory truststore.X509TrustStore holding the user's
+// certificates as the "ca" store named storeName.
+type memoryStore struct {
+	certs []*x509.Certificate
+}
+
+// GetCertificates returns the usable trust anchors: CA certificates and
+// self-signed certificates, as notation's file trust store requires.
+func (m *memoryStore) GetCertificates(_ context.Context, storeType truststore.Type, name string) ([]*x509.Certificate, error) {
+	if storeType != truststore.TypeCA || name != storeName {
+		return nil, truststore.TrustStoreError{Msg: fmt.Sprintf("the trust store %q of type %q does not exist", name, storeType)}
+	}
+	var out []*x509.Certificate
+	for _, c := range m.certs {
+		if truststore.ValidateCertificates([]*x509.Certificate{c}) == nil {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, truststore.CertificateError{Msg: "none of the trusted certificates is a CA or a self-signed certificate; give the CA (--ca-cert) or the signer's self-signed certificate"}
+	}
+	return out, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
