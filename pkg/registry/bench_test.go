@@ -119,7 +119,10 @@ func BenchmarkReferrers10k(b *testing.B) {
 					panic(err)
 				}
 				d := digest.FromBytes(m)
-				entry, _ := json.Marshal(referrerDescriptor(mtOCIManifest, d, len(m), &f))
+				entry, err := referrerEntry(mtOCIManifest, d, len(m), &f)
+				if err != nil {
+					panic(err)
+				}
 				if err := rg.store.putIndex("bench", indexReferrers, subj, indexEntry{member: d, data: entry}); err != nil {
 					panic(err)
 				}

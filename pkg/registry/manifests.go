@@ -211,7 +211,7 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 		if rg.cfg.DisableReferrersAPI {
 			subject = "" // a registry without the API does not index
 		} else {
-			entry, err := json.Marshal(referrerDescriptor(mt, d, len(body), &m))
+			entry, err := referrerEntry(mt, d, len(body), &m)
 			if err != nil {
 				return err
 			}
@@ -264,6 +264,21 @@ func referrerDescriptor(mt string, d digest.Digest, size int, m *manifestFields)
 		at = m.Config.MediaType
 	}
 	return descriptor{MediaType: mt, Digest: d.String(), Size: int64(size), ArtifactType: at, Annotations: m.Annotations}
+}
+
+// referrerEntry is the referrers index record of a manifest: its artifact
+// type, a newline, and its descriptor as JSON, so that listings filter and
+// answer without decoding anything.
+func referrerEntry(mt string, d digest.Digest, size int, m *manifestFields) ([]byte, error) {
+	desc := referrerDescriptor(mt, d, size, m)
+	b, err := json.Marshal(desc)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(desc.ArtifactType, "\r\n") {
+		return nil, invalid("invalid artifactType")
+	}
+	return append([]byte(desc.ArtifactType+"\n"), b...), nil
 }
 
 // nonDistributable reports whether a layer need not be in the registry.

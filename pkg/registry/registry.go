@@ -270,8 +270,9 @@ func (rg *Registry) route(w http.ResponseWriter, r *http.Request) error {
 // statusWriter records the status and size of a response for the log.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
-	n    int64
+	code        int
+	n           int64
+	deadlineSet time.Time
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -285,8 +286,12 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	// Bound how long a stalled reader can hold a response open.
-	_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(bodyIdleTimeout))
+	// Bound how long a stalled reader can hold a response open (the
+	// deadline is pushed forward at most once a second).
+	if now := time.Now(); now.Sub(w.deadlineSet) > time.Second {
+		w.deadlineSet = now
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(now.Add(bodyIdleTimeout))
+	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
 	return n, err
@@ -305,13 +310,17 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // so a request body may take as long as it needs in total but never stalls
 // for more than bodyIdleTimeout.
 type idleTimeoutBody struct {
-	rc  io.ReadCloser
-	ctl *http.ResponseController
+	rc          io.ReadCloser
+	ctl         *http.ResponseController
+	deadlineSet time.Time
 }
 
 func (b *idleTimeoutBody) Read(p []byte) (int, error) {
-	if err := b.ctl.SetReadDeadline(time.Now().Add(bodyIdleTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return 0, err
+	if now := time.Now(); now.Sub(b.deadlineSet) > time.Second {
+		b.deadlineSet = now
+		if err := b.ctl.SetReadDeadline(now.Add(bodyIdleTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return 0, err
+		}
 	}
 	return b.rc.Read(p)
 }
