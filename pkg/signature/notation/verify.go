@@ -151,7 +151,10 @@ func classify(err error, outcome *notationgo.VerificationOutcome) *Error {
 				}
 				return vErr(ClassMalformed, "%s", rmsg)
 			case trustpolicy.TypeAuthenticity:
-				if strings.Contains(rmsg, "trusted identities") || strings.Contains(rmsg, "trusted identity") {
+				// verifyX509TrustedIdentities reports under authenticity:
+				// a mismatch, or a leaf subject it cannot match (no C,
+				// ST and O attributes).
+				if strings.Contains(rmsg, "trusted identit") || strings.Contains(rmsg, "certificate subject") {
 					return vErr(ClassIdentity, "the signer is not a trusted identity: %s", rmsg)
 				}
 				return vErr(ClassUntrustedChain, "the certificate chain does not end at a trusted certificate: %s", rmsg)

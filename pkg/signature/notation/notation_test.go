@@ -1,0 +1,418 @@
+package notation
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/certgen"
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/signature"
+)
+
+// keyPair is a signing key with its chain (leaf first) and the
+// certificate a verifier should trust.
+type keyPair struct {
+	key     crypto.Signer
+	chain   []*x509.Certificate
+	trusted *x509.Certificate
+}
+
+func generate(t testing.TB, opts certgen.Options) (crypto.Signer, []*x509.Certificate) {
+	t.Helper()
+	keyPEM, certPEM, err := certgen.Generate(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := signature.ParseCertificatesPEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, certs
+}
+
+var (
+	pairsMu sync.Mutex
+	pairs   = map[string]keyPair{}
+)
+
+// pair returns a cached key pair: mode "ca" (leaf issued by a CA, the CA
+// trusted) or "self" (a self-signed non-CA leaf, itself trusted).
+func pair(t testing.TB, keyType, mode string) keyPair {
+	t.Helper()
+	pairsMu.Lock()
+	defer pairsMu.Unlock()
+	id := keyType + "/" + mode
+	if p, ok := pairs[id]; ok {
+		return p
+	}
+	var p keyPair
+	switch mode {
+	case "self":
+		p.key, p.chain = generate(t, certgen.Options{CommonName: "signet test " + id, KeyType: keyType})
+		p.trusted = p.chain[0]
+	case "ca":
+		caKey, ca := generate(t, certgen.Options{CommonName: "signet test CA " + id, KeyType: keyType, IsCA: true})
+		p.key, p.chain = generate(t, certgen.Options{CommonName: "signet test leaf " + id, KeyType: keyType, CAKey: caKey, CACert: ca[0]})
+		p.trusted = ca[0]
+	}
+	pairs[id] = p
+	return p
+}
+
+var testSubject = ocispec.Descriptor{
+	MediaType: ocispec.MediaTypeImageManifest,
+	Digest:    digest.FromString("signet test manifest"),
+	Size:      527,
+}
+
+func sign(t testing.TB, p keyPair, format string, mod func(*SignOptions)) []byte {
+	t.Helper()
+	opts := SignOptions{Signer: p.key, Certificates: p.chain, Format: format, SigningAgent: "signet/test"}
+	if mod != nil {
+		mod(&opts)
+	}
+	env, err := Sign(context.Background(), testSubject, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		for _, keyType := range []string{certgen.KeyRSA2048, certgen.KeyRSA3072, certgen.KeyECP256, certgen.KeyECP384} {
+			for _, mode := range []string{"ca", "self"} {
+				t.Run(format+"/"+keyType+"/"+mode, func(t *testing.T) {
+					p := pair(t, keyType, mode)
+					env := sign(t, p, format, func(o *SignOptions) {
+						o.Expiry = time.Hour
+						o.UserMetadata = map[string]string{"buildId": "42"}
+					})
+					switch format {
+					case FormatJWS:
+						if env[0] != '{' {
+							t.Fatalf("JWS envelope is not flattened JSON: %.40q", env)
+						}
+					case FormatCOSE:
+						if env[0] != 0xd2 {
+							t.Fatalf("COSE envelope is not a tagged COSE_Sign1: % x", env[:4])
+						}
+					}
+					res, err := Verify(context.Background(), env, format, testSubject, VerifyOptions{
+						TrustedCertificates: []*x509.Certificate{p.trusted},
+						Scope:               "127.0.0.1:5000/busybox",
+					})
+					if err != nil {
+						t.Fatalf("Verify: %v", err)
+					}
+					if res.Signer != p.chain[0].Subject.String() {
+						t.Errorf("Signer = %q, want %q", res.Signer, p.chain[0].Subject)
+					}
+					if d := res.Expiry.Sub(res.SignedAt); d < time.Hour-time.Second || d > time.Hour+time.Second {
+						t.Errorf("expiry - signing time = %s, want 1h", d)
+					}
+					if time.Since(res.SignedAt) > time.Minute {
+						t.Errorf("SignedAt = %s, not now", res.SignedAt)
+					}
+					if res.UserMetadata["buildId"] != "42" {
+						t.Errorf("UserMetadata = %v", res.UserMetadata)
+					}
+					if len(res.Chain) != len(p.chain) {
+						t.Errorf("chain has %d certificates, want %d", len(res.Chain), len(p.chain))
+					}
+					got, err := Subject(env, format)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.Digest != testSubject.Digest || got.Size != testSubject.Size || got.MediaType != testSubject.MediaType {
+						t.Errorf("Subject = %+v, want %+v", got, testSubject)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestThumbprintAnnotation(t *testing.T) {
+	p := pair(t, certgen.KeyECP256, "ca")
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		env := sign(t, p, format, nil)
+		got, err := ThumbprintAnnotation(env, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prints []string
+		if err := json.Unmarshal([]byte(got), &prints); err != nil {
+			t.Fatalf("%s: annotation %q is not a JSON array: %v", format, got, err)
+		}
+		if len(prints) != 2 {
+			t.Fatalf("%s: %d thumbprints, want 2 (leaf, CA)", format, len(prints))
+		}
+		for i, c := range p.chain {
+			if want := digest.FromBytes(c.Raw).Encoded(); prints[i] != want {
+				t.Errorf("%s: thumbprint %d = %s, want %s", format, i, prints[i], want)
+			}
+		}
+		a, err := ManifestAnnotations(env, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a[AnnotationThumbprints] != got {
+			t.Errorf("ManifestAnnotations thumbprints = %q", a[AnnotationThumbprints])
+		}
+		if ts, err := time.Parse(time.RFC3339, a[ocispec.AnnotationCreated]); err != nil || time.Since(ts) > time.Minute {
+			t.Errorf("created annotation = %q (%v)", a[ocispec.AnnotationCreated], err)
+		}
+	}
+}
+
+// tamper changes the digest inside the signed payload, keeping the
+// envelope well-formed.
+func tamper(t *testing.T, env []byte, format string) []byte {
+	t.Helper()
+	other := digest.FromString("another manifest")
+	switch format {
+	case FormatJWS:
+		var m map[string]any
+		if err := json.Unmarshal(env, &m); err != nil {
+			t.Fatal(err)
+		}
+		p, err := base64.RawURLEncoding.DecodeString(m["payload"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = bytes.Replace(p, []byte(testSubject.Digest), []byte(other), 1)
+		m["payload"] = base64.RawURLEncoding.EncodeToString(p)
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	default:
+		out := bytes.Replace(env, []byte(testSubject.Digest), []byte(other), 1)
+		if bytes.Equal(out, env) {
+			t.Fatal("digest not found in the COSE payload")
+		}
+		return out
+	}
+}
+
+func TestVerifyFailures(t *testing.T) {
+	p := pair(t, certgen.KeyRSA2048, "ca")
+	stranger := pair(t, certgen.KeyECP256, "self")
+	ctx := context.Background()
+	trustP := VerifyOptions{TrustedCertificates: []*x509.Certificate{p.trusted}}
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		env := sign(t, p, format, func(o *SignOptions) { o.Expiry = time.Hour })
+		other := func(f func(*ocispec.Descriptor)) ocispec.Descriptor {
+			d := testSubject
+			f(&d)
+			return d
+		}
+		cases := []struct {
+			name    string
+			env     []byte
+			subject ocispec.Descriptor
+			opts    VerifyOptions
+			class   string
+		}{
+			{"tampered payload", tamper(t, env, format), testSubject, trustP, ClassBadSignature},
+			{"other digest", env, other(func(d *ocispec.Descriptor) { d.Digest = digest.FromString("x") }), trustP, ClassSubjectMismatch},
+			{"other size", env, other(func(d *ocispec.Descriptor) { d.Size++ }), trustP, ClassSubjectMismatch},
+			{"other media type", env, other(func(d *ocispec.Descriptor) { d.MediaType = ocispec.MediaTypeImageIndex }), trustP, ClassSubjectMismatch},
+			{"untrusted chain", env, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{stranger.trusted}}, ClassUntrustedChain},
+			{"leaf of a CA chain only", env, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{p.chain[0]}}, ClassUntrustedChain},
+			{"expired at Now", env, testSubject, VerifyOptions{TrustedCertificates: trustP.TrustedCertificates, Now: time.Now().Add(2 * time.Hour)}, ClassExpired},
+			{"malformed", []byte("{not an envelope"), testSubject, trustP, ClassMalformed},
+			{"truncated", env[:len(env)/2], testSubject, trustP, ClassMalformed},
+		}
+		for _, c := range cases {
+			t.Run(format+"/"+c.name, func(t *testing.T) {
+				_, err := Verify(ctx, c.env, format, c.subject, c.opts)
+				var ve *Error
+				if !errors.As(err, &ve) {
+					t.Fatalf("err = %v (%T), want *Error of class %q", err, err, c.class)
+				}
+				if ve.Class != c.class {
+					t.Fatalf("class = %q (%v), want %q", ve.Class, err, c.class)
+				}
+				if !errors.Is(err, errdef.ErrVerification) {
+					t.Error("error does not match errdef.ErrVerification")
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line: %q", err)
+				}
+			})
+		}
+	}
+}
+
+// fullDNPair is a self-signed non-CA signing certificate whose subject has
+// the C, ST and O attributes notation requires of a trusted identity.
+func fullDNPair(t *testing.T) keyPair {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(7),
+		Subject:               pkix.Name{CommonName: "signer", Organization: []string{"Acme"}, Province: []string{"WA"}, Country: []string{"US"}},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyPair{key: key, chain: []*x509.Certificate{cert}, trusted: cert}
+}
+
+func TestIdentity(t *testing.T) {
+	p := fullDNPair(t)
+	ctx := context.Background()
+	trusted := []*x509.Certificate{p.trusted}
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		env := sign(t, p, format, nil)
+		if _, err := Verify(ctx, env, format, testSubject, VerifyOptions{
+			TrustedCertificates: trusted,
+			Identities:          []string{"C=US, ST=WA, O=Other", "C=US, ST=WA, O=Acme, CN=signer"},
+		}); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		_, err := Verify(ctx, env, format, testSubject, VerifyOptions{TrustedCertificates: trusted, Identities: []string{"C=US, ST=WA, O=Other"}})
+		if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity {
+			t.Fatalf("%s: err = %v, want class identity", format, err)
+		}
+	}
+	// notation refuses identities without C, ST and O.
+	env := sign(t, p, FormatJWS, nil)
+	_, err := Verify(ctx, env, FormatJWS, testSubject, VerifyOptions{TrustedCertificates: trusted, Identities: []string{"CN=signer"}})
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassTrustPolicy || !strings.Contains(err.Error(), "CN=signer") {
+		t.Fatalf("CN-only identity: err = %v, want class trust policy naming it", err)
+	}
+}
+
+// TestExpiredByClock checks notation-go's own expiry check (against the
+// system clock) rather than VerifyOptions.Now.
+func TestExpiredByClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps 2s")
+	}
+	p := pair(t, certgen.KeyECP256, "self")
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		env := sign(t, p, format, func(o *SignOptions) { o.Expiry = time.Second })
+		time.Sleep(2100 * time.Millisecond)
+		_, err := Verify(context.Background(), env, format, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{p.trusted}})
+		var ve *Error
+		if !errors.As(err, &ve) || ve.Class != ClassExpired {
+			t.Fatalf("%s: err = %v, want class expired", format, err)
+		}
+	}
+}
+
+func TestSignRefusesUnfitCertificates(t *testing.T) {
+	caKey, ca := generate(t, certgen.Options{CommonName: "a CA, like openssl req -x509", IsCA: true, KeyType: certgen.KeyECP256})
+	_, err := Sign(context.Background(), testSubject, SignOptions{Signer: caKey, Certificates: ca, Format: FormatJWS})
+	if err == nil || !strings.Contains(err.Error(), "signet generate cert") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("signing with a CA certificate: err = %v, want one line suggesting 'signet generate cert'", err)
+	}
+
+	// codeSigning EKU is accepted; so is no EKU (TestRoundTrip).
+	key, chain := generate(t, certgen.Options{CommonName: "code signer", CodeSigning: true, KeyType: certgen.KeyECP256})
+	env, err := Sign(context.Background(), testSubject, SignOptions{Signer: key, Certificates: chain, Format: FormatCOSE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(context.Background(), env, FormatCOSE, testSubject, VerifyOptions{TrustedCertificates: chain}); err != nil {
+		t.Fatal(err)
+	}
+
+	p := pair(t, certgen.KeyECP256, "self")
+	for _, o := range []SignOptions{
+		{Signer: p.key, Certificates: p.chain, Format: "jwt"},
+		{Signer: p.key, Certificates: p.chain, Format: FormatJWS, Expiry: -time.Second},
+		{Signer: p.key, Certificates: p.chain, Format: FormatJWS, UserMetadata: map[string]string{"io.cncf.notary.x": "y"}},
+		{Signer: key, Certificates: p.chain, Format: FormatJWS},
+	} {
+		if _, err := Sign(context.Background(), testSubject, o); err == nil {
+			t.Errorf("Sign(%+v) succeeded", o)
+		}
+	}
+}
+
+// TestTrustPolicyFiles verifies with a notation trustpolicy.json and a
+// trust store directory laid out as notation keeps them.
+func TestTrustPolicyFiles(t *testing.T) {
+	p := pair(t, certgen.KeyRSA2048, "ca")
+	env := sign(t, p, FormatCOSE, nil)
+	root := t.TempDir()
+	store := filepath.Join(root, "truststore", "x509", "ca", "acme")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "ca.pem"), pemCert(p.trusted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(root, "trustpolicy.json")
+	writePolicy := func(scope, identity string) {
+		doc := `{"version":"1.0","trustPolicies":[{"name":"acme","registryScopes":["` + scope + `"],
+		"signatureVerification":{"level":"strict"},"trustStores":["ca:acme"],"trustedIdentities":["` + identity + `"]}]}`
+		if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	writePolicy("registry.example/app", "*")
+	for _, dir := range []string{root, filepath.Join(root, "truststore")} {
+		if _, err := Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: dir, Scope: "registry.example/app"}); err != nil {
+			t.Fatalf("store %s: %v", dir, err)
+		}
+	}
+	_, err := Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root, Scope: "registry.example/other"})
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassTrustPolicy {
+		t.Fatalf("out of scope: err = %v, want class trust policy", err)
+	}
+	writePolicy("*", "x509.subject: C=US, ST=WA, O=Someone Else")
+	_, err = Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root})
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity {
+		t.Fatalf("identity: err = %v, want class identity", err)
+	}
+	if _, err := Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: t.TempDir()}); err == nil {
+		t.Fatal("empty trust store directory accepted")
+	}
+}
+
+func pemCert(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
