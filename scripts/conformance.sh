@@ -40,8 +40,12 @@ package tools
 
 import _ "$SUITE_MODULE"
 EOM
-	GOFLAGS=-mod=mod go get "$SUITE_MODULE@$SUITE_VERSION" >/dev/null
-	GOFLAGS=-mod=mod go build -o "$work/conformance" "$SUITE_MODULE"
+	if ! { GOFLAGS=-mod=mod go get "$SUITE_MODULE@$SUITE_VERSION" &&
+		GOFLAGS=-mod=mod go build -o "$work/conformance" "$SUITE_MODULE"; } >"$work/build.log" 2>&1; then
+		cat "$work/build.log" >&2
+		echo "conformance: could not build the suite" >&2
+		exit 1
+	fi
 )
 
 # 2. Build signet (SIGNET_BIN overrides, e.g. to test a prebuilt binary).

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/bcrypt"
@@ -269,4 +270,21 @@ func TestAuthAndTLS(t *testing.T) {
 	if _, err := New(Config{HtpasswdFile: hp}); err == nil {
 		t.Fatal("non-bcrypt htpasswd accepted")
 	}
+}
+
+func TestUploadSessionExpiry(t *testing.T) {
+	rg, base := newTestRegistry(t, Config{UploadExpiry: time.Minute})
+	resp, _ := do(t, "POST", base+"/v2/r/blobs/uploads/", "", nil)
+	loc := resp.Header.Get("Location")
+	if resp, _ := do(t, "GET", loc, "", nil); resp.StatusCode != 204 {
+		t.Fatalf("status: %s", resp.Status)
+	}
+	rg.uploads.expire(time.Now().Add(2 * time.Minute))
+	resp, body := do(t, "GET", loc, "", nil)
+	wantErr(t, resp, body, 404, codeBlobUploadUnknown)
+	// Another repository cannot use a session.
+	resp, _ = do(t, "POST", base+"/v2/r/blobs/uploads/", "", nil)
+	other := strings.Replace(resp.Header.Get("Location"), "/v2/r/", "/v2/other/", 1)
+	resp, body = do(t, "GET", other, "", nil)
+	wantErr(t, resp, body, 404, codeBlobUploadUnknown)
 }
