@@ -11,6 +11,7 @@ import (
 	"github.com/signet-oci/signet/pkg/push"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
+	"github.com/signet-oci/signet/pkg/signature/notation"
 	"github.com/signet-oci/signet/pkg/target"
 )
 
@@ -103,10 +104,10 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 			return fmt.Errorf("%s: digest claim: %w", opts.Signature, err)
 		}
 		req.Subject = ocispec.Descriptor{MediaType: claims.MediaType, Digest: d, Size: claims.Size}
-	case notationSubject != nil:
-		req.Subject, err = notationSubject(sig, format)
+	case format == "jws" || format == "cose":
+		req.Subject, err = notation.Subject(sig, format)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %v; pass --manifest", opts.Signature, err)
 		}
 	default:
 		return errdef.Usage(fmt.Errorf("pass --manifest: the signed manifest cannot be read from a %s signature", format))
@@ -143,7 +144,3 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 	fmt.Fprintln(streams.Out, res.Artifact.Digest)
 	return nil
 }
-
-// notationSubject reads the signed manifest from a Notary Project envelope
-// when linked in.
-var notationSubject func(sig []byte, format string) (ocispec.Descriptor, error)

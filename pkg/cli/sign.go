@@ -49,10 +49,17 @@ registry host (port removed) must be named by the certificate (an IP SAN for
 an IP host, a DNS SAN for a name); an unusable reference is an error and no
 file is written. Without -r, a registry MANIFEST signs its own reference.
 
+--signature-format jws or cose writes a Notary Project envelope through
+notation-go, as 'notation sign' does (signing scheme notary.x509; RSA keys
+sign with PSS); --expiry and -m key=value user metadata are signed in. The
+certificate must not be a CA and needs the digitalSignature key usage (and
+codeSigning if it has extended key usages): 'signet generate cert' makes one.
+
 The signature goes to -o FILE (atomically; its digest is printed on stdout),
 or to stdout without -o. Nothing is written when signing fails.`,
 		Example: `  signet sign -k example.key -c example.crt -r 127.0.0.1:5000/busybox:latest -o manifest-signature.jwt file:manifest-to-sign.json
-  signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…`,
+  signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…
+  signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer opts.remote.done(streams)
@@ -116,10 +123,7 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		}
 		sig, err = jwt.Sign(desc, jwt.SignOptions{Signer: key, Certificates: certs, References: refs, Expiry: opts.Expiry})
 	default:
-		if notationSign == nil {
-			return errdef.Usage(fmt.Errorf("--signature-format %s is not supported by this build", opts.Format))
-		}
-		sig, err = notationSign(cmd, opts, key, certs, desc)
+		sig, err = signNotation(cmd, opts, key, certs, desc)
 	}
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", manifestArg, err)
@@ -155,9 +159,6 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	fmt.Fprintln(streams.Out, sigDigest)
 	return nil
 }
-
-// notationSign makes Notary Project envelopes when linked in.
-var notationSign func(cmd *cobra.Command, opts *signOptions, key any, certs any, desc ocispec.Descriptor) ([]byte, error)
 
 // parseManifestArg parses a MANIFEST argument, with a hint for a bare path.
 func parseManifestArg(arg string) (reference.Reference, error) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
+	"github.com/signet-oci/signet/pkg/signature/notation"
 	"github.com/signet-oci/signet/pkg/target"
 	"github.com/signet-oci/signet/pkg/verify"
 )
@@ -19,6 +21,9 @@ type verifyOptions struct {
 	SignatureFile string
 	Certs         []string
 	CACerts       []string
+	Identities    []string
+	TrustPolicy   string
+	TrustStore    string
 	MaxSignatures int
 	remote        remoteOptions
 	output        outputOptions
@@ -47,11 +52,24 @@ signature verifies, it is within its validity, every reference it names is
 for a registry host its certificate is valid for, and it signs exactly the
 manifest's digest, size and media type.
 
+Notary Project signatures (jws, cose) are checked with notation-go's
+verifier at level strict, using a trust policy held in memory: the -c and
+--ca-cert certificates form its trust store (CA certificates and
+self-signed signer certificates are trust anchors) and every identity is
+trusted unless --identity narrows it to x509 subjects (notation requires
+at least C, ST and O in an identity, e.g. "C=US, ST=WA, O=Acme, CN=signer").
+--trust-policy FILE and --trust-store DIR use a notation trustpolicy.json
+and trust store (…/notation/truststore, holding x509/ca/<name>/) instead;
+-c is then not needed, and the trust policy's registryScopes select the
+statement by REFERENCE's registry/repository.
+
 Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
 found (or REFERENCE unknown), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
-  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --output json`,
+  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --output json
+  signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
+  signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
 		},
@@ -64,6 +82,9 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVarP(&opts.SignatureFile, "signature", "f", "", "verify this signature file against MANIFEST (file mode)")
 	f.StringArrayVarP(&opts.Certs, "cert", "c", nil, "trusted signer certificate or chain, PEM (repeatable)")
 	f.StringArrayVar(&opts.CACerts, "ca-cert", nil, "trusted CA certificate, PEM (repeatable)")
+	f.StringArrayVar(&opts.Identities, "identity", nil, "trust only this signer, an x509 subject DN (repeatable; default: every signer the certificates vouch for)")
+	f.StringVar(&opts.TrustPolicy, "trust-policy", "", "notation trustpolicy.json for jws/cose signatures (with --trust-store; replaces -c)")
+	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
@@ -74,17 +95,31 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if err := opts.output.validate(); err != nil {
 		return err
 	}
-	if len(opts.Certs)+len(opts.CACerts) == 0 {
-		return errdef.Usage(errors.New("give the certificates you trust with -c CERT (or --ca-cert CERT)"))
+	if (opts.TrustPolicy == "") != (opts.TrustStore == "") {
+		return errdef.Usage(errors.New("--trust-policy and --trust-store go together: give both"))
+	}
+	if len(opts.Certs)+len(opts.CACerts) == 0 && opts.TrustPolicy == "" {
+		return errdef.Usage(errors.New("give the certificates you trust with -c CERT (or --ca-cert CERT), or a notation --trust-policy and --trust-store"))
+	}
+	if opts.TrustPolicy != "" && len(opts.Identities) > 0 {
+		return errdef.Usage(errors.New("--identity does not apply with --trust-policy: put trustedIdentities in the trust policy"))
 	}
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
-	certs, err := signature.LoadCertificates(append(append([]string{}, opts.Certs...), opts.CACerts...)...)
-	if err != nil {
-		return err
+	var certs []*x509.Certificate
+	if files := append(append([]string{}, opts.Certs...), opts.CACerts...); len(files) > 0 {
+		var err error
+		if certs, err = signature.LoadCertificates(files...); err != nil {
+			return err
+		}
 	}
-	trust := verify.Trust{Certificates: certs}
+	if opts.TrustPolicy != "" {
+		if _, err := notation.LoadTrustPolicy(opts.TrustPolicy); err != nil {
+			return errdef.Usage(err)
+		}
+	}
+	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
@@ -132,6 +167,9 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 	desc, _, err := target.ResolveManifest(cmd.Context(), ref, c)
 	if err != nil {
 		return err
+	}
+	if ref.Kind == reference.Registry {
+		trust.Scope = ref.Repo()
 	}
 	v, verr := verify.Envelope(format, sig, desc, trust)
 	if opts.output.Format == "json" {

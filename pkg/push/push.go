@@ -18,6 +18,7 @@ import (
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
+	"github.com/signet-oci/signet/pkg/signature/notation"
 )
 
 // Artifact formats.
@@ -139,10 +140,15 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 		mediaType = artifact.MediaTypeArtifactManifest
 	default:
 		artifactType := artifact.ArtifactTypeNotaryV2
+		annotations := req.Annotations
 		if req.SignatureFormat != "jwt" {
 			artifactType = artifact.ArtifactTypeNotation
+			annotations, err = notationAnnotations(req)
+			if err != nil {
+				return nil, err
+			}
 		}
-		manifestBytes, err = artifact.MarshalOCI(artifact.NewOCI(artifactType, sigDesc, req.Subject, req.Annotations))
+		manifestBytes, err = artifact.MarshalOCI(artifact.NewOCI(artifactType, sigDesc, req.Subject, annotations))
 		mediaType = ocispec.MediaTypeImageManifest
 	}
 	if err != nil {
@@ -174,6 +180,22 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	res.Artifact = desc
 	res.Reference = req.Ref.Repo() + "@" + desc.Digest.String()
 	return res, nil
+}
+
+// notationAnnotations returns req.Annotations plus what notation puts on a
+// signature manifest: the chain thumbprints (required by Notary Project
+// verifiers) and org.opencontainers.image.created, the signing time.
+func notationAnnotations(req Request) (map[string]string, error) {
+	a, err := notation.ManifestAnnotations(req.Signature, req.SignatureFormat)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s signature for its manifest annotations: %w", req.SignatureFormat, err)
+	}
+	for k, v := range req.Annotations {
+		if _, set := a[k]; !set {
+			a[k] = v
+		}
+	}
+	return a, nil
 }
 
 func pickPrebuilt(asked, have string) string {

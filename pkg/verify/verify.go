@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -20,6 +21,7 @@ import (
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
+	"github.com/signet-oci/signet/pkg/signature/notation"
 )
 
 // Trust is what the user trusts.
@@ -27,6 +29,17 @@ type Trust struct {
 	// Certificates given with -c and --ca-cert: a signer's certificate, or
 	// a CA its chain ends at.
 	Certificates []*x509.Certificate
+	// Identities, when set, are the only signers trusted: x509 subject
+	// DNs (notation's "x509.subject:" trusted identities; a JWT's leaf
+	// subject must equal one of them).
+	Identities []string
+	// TrustPolicyFile and TrustStoreDir, when set, are a notation
+	// trustpolicy.json and trust store directory used for Notary Project
+	// signatures instead of Certificates.
+	TrustPolicyFile, TrustStoreDir string
+	// Scope is the subject's registry/repository, which selects the trust
+	// policy statement for Notary Project signatures (Remote sets it).
+	Scope string
 	// Now is the verification time (zero: time.Now()).
 	Now time.Time
 }
@@ -57,6 +70,8 @@ type Verdict struct {
 	SignedAt   *time.Time `json:"signedAt,omitempty"`
 	Expires    *time.Time `json:"expires,omitempty"`
 	References []string   `json:"references,omitempty"`
+	// UserMetadata is a Notary Project signature's signed user metadata.
+	UserMetadata map[string]string `json:"userMetadata,omitempty"`
 }
 
 // Report is the outcome for a subject.
@@ -82,6 +97,9 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 		return nil, err
 	}
 	rep := &Report{Reference: ref.Raw, Subject: subject}
+	if opts.Scope == "" {
+		opts.Scope = ref.Repo()
+	}
 	found, warnings, err := d.Signatures(ctx, subject, discover.SignatureOptions{MaxSignatures: opts.MaxSignatures, Formats: opts.Formats})
 	rep.Warnings = warnings
 	if err != nil {
@@ -96,7 +114,7 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 		if f.Err != nil {
 			v.Reason, v.Class = f.Err.Error(), "fetch"
 		} else {
-			check(v, f.Signature.Format, f.Envelope, subject, opts.Trust)
+			check(ctx, v, f.Signature.Format, f.Envelope, subject, opts.Trust)
 		}
 		if v.Valid {
 			rep.Valid++
@@ -115,14 +133,14 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 // errdef.ErrVerification.
 func Envelope(format string, envelope []byte, subject ocispec.Descriptor, trust Trust) (*Verdict, error) {
 	v := &Verdict{Format: format}
-	check(v, format, envelope, subject, trust)
+	check(context.Background(), v, format, envelope, subject, trust)
 	if !v.Valid {
 		return v, errdef.Verification(errors.New(v.Reason))
 	}
 	return v, nil
 }
 
-func check(v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) {
+func check(ctx context.Context, v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) {
 	switch format {
 	case "jwt":
 		res, err := jwt.Verify(envelope, subject, jwt.VerifyOptions{TrustedCertificates: trust.Certificates, Now: trust.Now})
@@ -134,10 +152,15 @@ func check(v *Verdict, format string, envelope []byte, subject ocispec.Descripto
 			}
 			return
 		}
-		v.Valid = true
 		if len(res.Chain) > 0 {
 			v.Signer = res.Chain[0].Subject.String()
 		}
+		if len(trust.Identities) > 0 && !slices.Contains(trust.Identities, v.Signer) {
+			v.Reason = fmt.Sprintf("jwt signature: signer %q is not one of the trusted identities", v.Signer)
+			v.Class = notation.ClassIdentity
+			return
+		}
+		v.Valid = true
 		if !res.SignedAt.IsZero() {
 			t := res.SignedAt.UTC()
 			v.SignedAt = &t
@@ -147,15 +170,43 @@ func check(v *Verdict, format string, envelope []byte, subject ocispec.Descripto
 			v.Expires = &t
 		}
 		v.References = res.Claims.References
+	case notation.FormatJWS, notation.FormatCOSE:
+		checkNotation(ctx, v, format, envelope, subject, trust)
 	default:
-		if notationCheck != nil {
-			notationCheck(v, format, envelope, subject, trust)
-			return
-		}
-		v.Reason = fmt.Sprintf("%s signatures are not supported by this build", format)
+		v.Reason = fmt.Sprintf("%s signatures are not supported", format)
 		v.Class = "unsupported format"
 	}
 }
 
-// notationCheck verifies Notary Project envelopes (JWS, COSE) when linked in.
-var notationCheck func(v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust)
+// checkNotation verifies a Notary Project envelope with notation-go's
+// verifier and trust policy.
+func checkNotation(ctx context.Context, v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) {
+	res, err := notation.Verify(ctx, envelope, format, subject, notation.VerifyOptions{
+		TrustedCertificates: trust.Certificates,
+		Identities:          trust.Identities,
+		TrustPolicyFile:     trust.TrustPolicyFile,
+		TrustStoreDir:       trust.TrustStoreDir,
+		Scope:               trust.Scope,
+		Now:                 trust.Now,
+	})
+	if err != nil {
+		v.Reason = err.Error()
+		v.Class = "malformed"
+		var ne *notation.Error
+		if errors.As(err, &ne) {
+			v.Class = ne.Class
+		}
+		return
+	}
+	v.Valid = true
+	v.Signer = res.Signer
+	if !res.SignedAt.IsZero() {
+		t := res.SignedAt.UTC()
+		v.SignedAt = &t
+	}
+	if !res.Expiry.IsZero() {
+		t := res.Expiry.UTC()
+		v.Expires = &t
+	}
+	v.UserMetadata = res.UserMetadata
+}

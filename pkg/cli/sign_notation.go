@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/signature/notation"
+)
+
+// signNotation makes a Notary Project envelope (--signature-format jws or
+// cose) with notation-go, carrying --expiry and the -m key=value user
+// metadata.
+func signNotation(cmd *cobra.Command, opts *signOptions, key crypto.Signer, certs []*x509.Certificate, desc ocispec.Descriptor) ([]byte, error) {
+	md, err := parseUserMetadata(opts.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return notation.Sign(cmd.Context(), desc, notation.SignOptions{
+		Signer:       key,
+		Certificates: certs,
+		Format:       opts.Format,
+		Expiry:       opts.Expiry,
+		UserMetadata: md,
+		SigningAgent: "signet/" + Version,
+	})
+}
+
+// parseUserMetadata parses repeated -m key=value flags.
+func parseUserMetadata(pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	md := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, errdef.Usage(fmt.Errorf("--user-metadata %q: use key=value", p))
+		}
+		if _, dup := md[k]; dup {
+			return nil, errdef.Usage(fmt.Errorf("--user-metadata: key %q given twice", k))
+		}
+		md[k] = v
+	}
+	return md, nil
+}
