@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/internal/testimage"
+	"github.com/signet-oci/signet/pkg/cli"
+	"github.com/signet-oci/signet/pkg/push"
+	"github.com/signet-oci/signet/pkg/registry"
+	"github.com/signet-oci/signet/pkg/verify"
+)
+
+// TestJSONOutputMatchesSchemas runs the walkthrough with real signet
+// commands, in-process, against the embedded registry, and checks every
+// --output json document against its schema under docs/schemas.
+func TestJSONOutputMatchesSchemas(t *testing.T) {
+	reg, err := registry.New(registry.Config{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	layout := p("layout")
+	if err := testimage.WriteOCILayout(layout); err != nil {
+		t.Fatal(err)
+	}
+
+	// run runs signet and returns stdout; want is the exit status expected.
+	run := func(want int, args ...string) []byte {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if code != want {
+			t.Fatalf("signet %s: exit status %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb.String())
+		}
+		return out.Bytes()
+	}
+	checked := map[string]int{}
+	check := func(schema string, out []byte) map[string]any {
+		t.Helper()
+		doc, err := loadSchema(schemaPath(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(out))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("%s: output is not JSON: %v\n%s", schema, err, out)
+		}
+		for _, e := range doc.validate(v) {
+			t.Errorf("%s: %s", schema, e)
+		}
+		checked[schema]++
+		m, _ := v.(map[string]any)
+		return m
+	}
+
+	ref := host + "/busybox"
+	check("version.json", run(0, "version", "--output", "json"))
+	check("copy.json", run(0, "copy", "oci-layout:"+layout+":latest", ref+":latest", "--output", "json"))
+	check("generate-cert.json", run(0, "generate", "cert", "--key-out", p("example.key"), "--cert-out", p("example.crt"),
+		"--cn", "127.0.0.1", "--org", "example inc", "--ip", "127.0.0.1", "--output", "json"))
+	run(0, "generate", "cert", "--key-out", p("other.key"), "--cert-out", p("other.crt"), "--ip", "127.0.0.1")
+	manifestDigest := strings.TrimSpace(string(run(0, "generate", "manifest", ref+":latest", "-o", p("manifest-to-sign.json"))))
+	subject := ref + "@" + manifestDigest
+
+	// sign: to a file with a reference; inline without one; with expiry.
+	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "-r", ref+":latest",
+		"-o", p("manifest-signature.jwt"), "--output", "json", "file:"+p("manifest-to-sign.json")))
+	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--expiry", "720h",
+		"--output", "json", "file:"+p("manifest-to-sign.json")))
+	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--expiry", "720h",
+		"-o", p("oci.jwt"), "--output", "json", subject))
+	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
+		"-m", "build=42", "-o", p("sig.jws"), "--output", "json", subject))
+
+	// verify with no signature yet: exit 4, the report still printed.
+	check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--output", "json"))
+
+	// push-signature: prototype (links), OCI JWT, Notary Project JWS.
+	check("push-signature.json", run(0, "push-signature", "--signature", p("manifest-signature.jwt"),
+		"--manifest", p("manifest-to-sign.json"), "--output", "json", ref))
+	check("push-signature.json", run(0, "push-signature", "--signature", p("oci.jwt"), "--artifact-format", "oci", "--output", "json", subject))
+	check("push-signature.json", run(0, "push-signature", "--signature", p("sig.jws"), "--artifact-format", "oci", "--output", "json", subject))
+
+	g := check("discover.json", run(0, "discover", subject, "--output", "json"))
+	if refs, _ := g["referrers"].([]any); len(refs) != 3 {
+		t.Errorf("discover: %d referrers, want 3", len(refs))
+	}
+	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--output", "json"))
+	check("pull-signature.json", run(0, "pull-signature", subject, "-o", p("retrieved"), "--output", "json"))
+
+	// verify: all valid; none valid (wrong certificate); file mode, valid
+	// and invalid.
+	check("verify.json", run(0, "verify", subject, "-c", p("example.crt"), "--output", "json"))
+	rep := check("verify.json", run(3, "verify", subject, "-c", p("other.crt"), "--output", "json"))
+	for _, s := range rep["signatures"].([]any) {
+		if s.(map[string]any)["errorClass"] == nil {
+			t.Errorf("verify with the wrong certificate: a verdict without errorClass: %v", s)
+		}
+	}
+	check("verify.json", run(0, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--output", "json", "file:"+p("manifest-to-sign.json")))
+	if err := os.WriteFile(p("changed.json"), append(must(os.ReadFile(p("manifest-to-sign.json"))), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--output", "json", "file:"+p("changed.json")))
+
+	for _, s := range schemaFiles(t) {
+		if checked[s] == 0 {
+			t.Errorf("docs/schemas/%s is not exercised by this test", s)
+		}
+	}
+}
+
+// TestSchemasDeclareEveryStructField checks that every JSON field of the Go
+// types behind --output json is declared in its schema, including fields
+// that the run above may leave out (omitempty).
+func TestSchemasDeclareEveryStructField(t *testing.T) {
+	for _, c := range []struct {
+		schema string
+		def    string // "" for the root
+		typ    any
+	}{
+		{"verify.json", "", verify.Report{}},
+		{"verify.json", "verdict", verify.Verdict{}},
+		{"push-signature.json", "", push.Result{}},
+		{"discover.json", "descriptor", ocispec.Descriptor{}},
+		{"discover.json", "referrer", ocispec.Descriptor{}},
+	} {
+		doc, err := loadSchema(schemaPath(c.schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := doc.root
+		if c.def != "" {
+			s, _ = doc.defs[c.def].(map[string]any)
+		}
+		props, _ := s["properties"].(map[string]any)
+		for _, name := range jsonFields(reflect.TypeOf(c.typ)) {
+			if _, ok := props[name]; !ok {
+				t.Errorf("%s %s: field %q of %T is not declared", c.schema, c.def, name, c.typ)
+			}
+		}
+	}
+}
+
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			out = append(out, jsonFields(ft)...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func schemaFiles(t *testing.T) []string {
+	m, err := filepath.Glob(schemaPath("*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range m {
+		out = append(out, filepath.Base(f))
+	}
+	return out
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
