@@ -119,7 +119,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 			return errdef.Usage(err)
 		}
 	}
-	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore}
+	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
