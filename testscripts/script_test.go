@@ -89,6 +89,58 @@ func TestScriptsExternal(t *testing.T) {
 	testscript.Run(t, p)
 }
 
+// TestScriptsOras runs the oras-*.txtar interop scripts with the real oras
+// CLI (on PATH, or $SIGNET_ORAS_BIN; make test installs v1.3.6), against a
+// fresh embedded registry per script (referrers API) and, when
+// SIGNET_TEST_REGISTRY is set, against that registry too (tag fallback on
+// distribution).
+func TestScriptsOras(t *testing.T) {
+	orasBin := os.Getenv("SIGNET_ORAS_BIN")
+	if orasBin == "" {
+		if p, err := exec.LookPath("oras"); err == nil {
+			orasBin = p
+		}
+	}
+	if orasBin == "" {
+		t.Skip("the oras CLI is not installed; 'make test' installs it into bin/tools and sets SIGNET_ORAS_BIN")
+	}
+	files, err := filepath.Glob("testdata/oras-*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no oras-*.txtar scripts: %v", err)
+	}
+	withOras := func(env *testscript.Env) {
+		env.Setenv("PATH", filepath.Dir(orasBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
+		env.Setenv("HOME", env.WorkDir) // oras keeps its config under $HOME
+	}
+	t.Run("embedded", func(t *testing.T) {
+		p := params(t, "", false, func(env *testscript.Env) error {
+			addr, stop, err := startRegistry()
+			if err != nil {
+				return err
+			}
+			env.Defer(stop)
+			env.Setenv("REGISTRY", addr)
+			env.Setenv("REPO", "busybox")
+			withOras(env)
+			return nil
+		})
+		p.Files = files
+		testscript.Run(t, p)
+	})
+	if addr := os.Getenv("SIGNET_TEST_REGISTRY"); addr != "" {
+		t.Run("external", func(t *testing.T) {
+			p := params(t, "", true, func(env *testscript.Env) error {
+				env.Setenv("REGISTRY", addr)
+				env.Setenv("REPO", fmt.Sprintf("signet-oras/%d-%d/busybox", time.Now().UnixNano(), repoSeq.Add(1)))
+				withOras(env)
+				return nil
+			})
+			p.Files = files
+			testscript.Run(t, p)
+		})
+	}
+}
+
 func params(t *testing.T, dir string, external bool, setup func(*testscript.Env) error) testscript.Params {
 	return testscript.Params{
 		Dir:                 dir,

@@ -138,6 +138,9 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 	}[res.Discovery]
 	fmt.Fprintf(streams.Err, "Signature blob %s %s\n", res.Signature.Digest, uploaded)
 	fmt.Fprintf(streams.Err, "Pushed %s artifact manifest %s for %s, %s\n", res.Format, res.Artifact.Digest, res.Subject.Digest, how)
+	for _, w := range res.Warnings {
+		fmt.Fprintln(streams.Err, "Warning: "+w)
+	}
 	if opts.output.Format == "json" {
 		return writeJSON(streams.Out, res)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	orasremote "oras.land/oras-go/v2/registry/remote"
+
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
@@ -64,6 +66,8 @@ type Result struct {
 	Subject ocispec.Descriptor `json:"subject"`
 	// Reference is repo@artifact-digest.
 	Reference string `json:"reference"`
+	// Warnings about things that did not stop the push.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Push publishes req.Signature as an artifact referring to req.Subject.
@@ -166,7 +170,13 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	}
 	before := client.Requests()
 	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(manifestBytes)); err != nil {
-		return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, err))
+		var re *orasremote.ReferrersError
+		if !errors.As(err, &re) || !re.IsReferrersIndexDelete() {
+			return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, err))
+		}
+		// The new referrers index is tagged; only the clean-up of the
+		// previous one failed (registries often refuse deletes).
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the registry refused to delete the previous referrers index (%v); it stays as an untagged manifest", rootCause(err)))
 	}
 	switch {
 	case format == FormatPrototype:
@@ -196,6 +206,16 @@ func notationAnnotations(req Request) (map[string]string, error) {
 		}
 	}
 	return a, nil
+}
+
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
 }
 
 func pickPrebuilt(asked, have string) string {
