@@ -89,7 +89,7 @@ func TestScriptsExternal(t *testing.T) {
 	testscript.Run(t, p)
 }
 
-// TestScriptsOras runs the oras-*.txtar interop scripts with the real oras
+// TestScriptsOras runs the testdata/oras/*.txtar interop scripts with the real oras
 // CLI (on PATH, or $SIGNET_ORAS_BIN; make test installs v1.3.6), against a
 // fresh embedded registry per script (referrers API) and, when
 // SIGNET_TEST_REGISTRY is set, against that registry too (tag fallback on
@@ -104,9 +104,9 @@ func TestScriptsOras(t *testing.T) {
 	if orasBin == "" {
 		t.Skip("the oras CLI is not installed; 'make test' installs it into bin/tools and sets SIGNET_ORAS_BIN")
 	}
-	files, err := filepath.Glob("testdata/oras-*.txtar")
+	files, err := filepath.Glob("testdata/oras/*.txtar")
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no oras-*.txtar scripts: %v", err)
+		t.Fatalf("no testdata/oras/*.txtar scripts: %v", err)
 	}
 	withOras := func(env *testscript.Env) {
 		env.Setenv("PATH", filepath.Dir(orasBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
