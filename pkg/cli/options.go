@@ -27,14 +27,17 @@ type remoteOptions struct {
 	Timeout       time.Duration
 	Config        string
 
-	client *remote.Client
+	client       *remote.Client
+	flags        *pflag.FlagSet
+	plainHTTPSet bool
 }
 
 func (o *remoteOptions) addFlags(f *pflag.FlagSet) {
+	o.flags = f
 	f.StringVarP(&o.Username, "username", "u", "", "registry username (default: from the Docker config and credential helpers)")
 	f.StringVarP(&o.Password, "password", "p", "", "registry password or identity token (prefer --password-stdin)")
 	f.BoolVar(&o.PasswordStdin, "password-stdin", false, "read the password from stdin")
-	f.BoolVar(&o.PlainHTTP, "plain-http", false, "use plain HTTP (automatic for localhost and 127.0.0.1)")
+	f.BoolVar(&o.PlainHTTP, "plain-http", false, "use plain HTTP (automatic for localhost and 127.0.0.1; --plain-http=false forces HTTPS there)")
 	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringVar(&o.CAFile, "ca-file", "", "trust the CA certificates in this PEM file for TLS")
 	f.BoolVar(&o.Debug, "debug", false, "trace HTTP requests to stderr (credentials redacted) and count them")
@@ -46,6 +49,9 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	if o.client != nil {
 		return o.client, nil
 	}
+	if o.flags != nil {
+		o.plainHTTPSet = o.flags.Changed("plain-http")
+	}
 	if o.PasswordStdin {
 		if o.Password != "" {
 			return nil, errdef.Usage(errors.New("--password and --password-stdin are mutually exclusive"))
@@ -56,14 +62,12 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 		}
 		o.Password = pw
 	}
-	if o.Password != "" && o.Username == "" {
-		// An identity token; allowed without a username.
-	}
 	opts := remote.Options{
 		Username:     o.Username,
 		Password:     o.Password,
 		DockerConfig: o.Config,
 		PlainHTTP:    o.PlainHTTP,
+		ForceHTTPS:   o.plainHTTPSet && !o.PlainHTTP,
 		Insecure:     o.Insecure,
 		CAFile:       o.CAFile,
 		Timeout:      o.Timeout,

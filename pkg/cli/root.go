@@ -125,6 +125,8 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 		newDiscoverCmd(streams),
 		newPullSignatureCmd(streams),
 		newVerifyCmd(streams),
+		newLoginCmd(streams),
+		newLogoutCmd(streams),
 		newVersionCmd(streams),
 		newRegistryCmd(streams),
 	)

@@ -44,8 +44,11 @@ type Options struct {
 	Password     string
 	DockerConfig string
 	// PlainHTTP uses HTTP instead of HTTPS. It is automatic for localhost and
-	// loopback addresses.
+	// loopback addresses unless ForceHTTPS is set.
 	PlainHTTP bool
+	// ForceHTTPS uses HTTPS even for localhost and loopback addresses
+	// (--plain-http=false).
+	ForceHTTPS bool
 	// Insecure skips TLS certificate verification.
 	Insecure bool
 	// CAFile adds the PEM certificates in this file to the trusted roots.
@@ -181,6 +184,9 @@ func (c *Client) HTTPClient() remote.Client { return c.auth }
 
 // PlainHTTP reports whether host is reached over plain HTTP.
 func (c *Client) PlainHTTP(host string) bool {
+	if c.opts.ForceHTTPS {
+		return false
+	}
 	return c.opts.PlainHTTP || IsLocalhost(host)
 }
 

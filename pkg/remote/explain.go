@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
@@ -32,6 +33,10 @@ func Explain(host string, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		hint = fmt.Sprintf("registry %s did not answer in time; check that it is up, or raise --timeout", host)
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		hint = fmt.Sprintf("registry %s requires credentials and none were given; pass -u and --password-stdin, or run 'signet login %s'", host, host)
+	case errors.As(err, &resp) && resp.StatusCode == http.StatusBadRequest && len(resp.Errors) == 0 && resp.URL != nil && resp.URL.Scheme == "http":
+		hint = fmt.Sprintf("registry %s answered a plain HTTP request with 400 Bad Request: it probably speaks HTTPS; pass --plain-http=false", host)
 	case errors.As(err, &resp) && resp.StatusCode == http.StatusUnauthorized:
 		hint = fmt.Sprintf("registry %s refused the credentials (401); check -u/-p or run 'signet login %s'", host, host)
 	case errors.As(err, &statusEr) && statusEr.StatusCode == http.StatusUnauthorized:
@@ -43,7 +48,7 @@ func Explain(host string, err error) error {
 	case errors.As(err, &hostErr):
 		hint = fmt.Sprintf("registry %s presented a certificate for another name (%v); check the host, or pass --insecure", host, hostErr.Certificate.DNSNames)
 	case errors.As(err, &recHdr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		hint = fmt.Sprintf("registry %s speaks plain HTTP; pass --plain-http", host)
+		hint = fmt.Sprintf("registry %s speaks plain HTTP, not HTTPS; pass --plain-http", host)
 	case strings.Contains(err.Error(), "malformed HTTP response"):
 		hint = fmt.Sprintf("registry %s speaks HTTPS; drop --plain-http", host)
 	case errors.As(err, &opErr) && opErr.Op == "dial":

@@ -1,0 +1,130 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/signet-oci/signet/pkg/cli"
+	"github.com/signet-oci/signet/pkg/registry"
+)
+
+// signetRun runs signet in-process with stdin.
+func signetRun(stdin string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func layoutRef(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../../testdata/oci-layout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "oci-layout:" + p + ":latest"
+}
+
+// TestRegistryAccessErrors checks the one-line errors of issue 4: wrong
+// password, missing credentials, an untrusted TLS certificate, plain HTTP
+// against a TLS server and TLS against a plain one; each names the registry
+// and the fix. Against the embedded registry with --htpasswd and TLS.
+func TestRegistryAccessErrors(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Memory: true, HtpasswdFile: htpasswd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(reg)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failures below are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	caFile := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "docker-config.json")
+	dst := host + "/busybox:latest"
+	https := []string{"--plain-http=false", "--ca-file", caFile, "--registry-config", config}
+
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		want     []string
+	}{
+		{"untrusted certificate", []string{"copy", layoutRef(t), dst, "--plain-http=false", "-u", "alice", "-p", "s3cret"}, "", 1,
+			[]string{host, "unknown authority", "--ca-file"}},
+		{"plain HTTP against TLS", []string{"copy", layoutRef(t), dst, "-u", "alice", "-p", "s3cret"}, "", 1,
+			[]string{host, "HTTPS", "--plain-http=false"}},
+		{"missing credentials", append([]string{"copy", layoutRef(t), dst}, https...), "", 1,
+			[]string{host, "requires credentials", "signet login " + host}},
+		{"wrong password", append([]string{"copy", layoutRef(t), dst, "-u", "alice", "-p", "wrong"}, https...), "", 1,
+			[]string{host, "401", "signet login " + host}},
+		{"login with a wrong password", append([]string{"login", host, "-u", "alice", "--password-stdin"}, https...), "wrong\n", 1,
+			[]string{host, "401"}},
+		{"insecure skips verification", []string{"copy", layoutRef(t), dst, "--plain-http=false", "--insecure", "-u", "alice", "-p", "s3cret"}, "", 0, nil},
+		{"login", append([]string{"login", host, "-u", "alice", "--password-stdin"}, https...), "s3cret\n", 0,
+			[]string{"Login to " + host + " succeeded"}},
+		{"stored credentials are used", append([]string{"copy", layoutRef(t), dst}, https...), "", 0, nil},
+		{"logout", []string{"logout", host, "--registry-config", config}, "", 0, nil},
+		{"credentials are gone after logout", append([]string{"copy", layoutRef(t), dst}, https...), "", 1,
+			[]string{"requires credentials"}},
+	}
+	for _, tt := range tests {
+		code, _, stderr := signetRun(tt.stdin, tt.args...)
+		if code != tt.wantCode {
+			t.Errorf("%s: exit status %d, want %d; stderr:\n%s", tt.name, code, tt.wantCode, stderr)
+			continue
+		}
+		if tt.wantCode != 0 {
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 {
+				t.Errorf("%s: error is %d lines, want one:\n%s", tt.name, len(lines), stderr)
+			}
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%s: stderr does not mention %q:\n%s", tt.name, w, stderr)
+			}
+		}
+	}
+	if b, err := os.ReadFile(config); err != nil || strings.Contains(string(b), "alice") {
+		t.Errorf("after logout the Docker config still holds credentials (%v): %s", err, b)
+	}
+}
+
+// TestHTTPSAgainstPlainRegistry: --plain-http=false against a plain HTTP
+// registry names the fix.
+func TestHTTPSAgainstPlainRegistry(t *testing.T) {
+	reg, err := registry.New(registry.Config{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg)
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	code, _, stderr := signetRun("", "copy", layoutRef(t), host+"/busybox:latest", "--plain-http=false")
+	if code != 1 || !strings.Contains(stderr, host) || !strings.Contains(stderr, "--plain-http") {
+		t.Errorf("exit %d, stderr %q: want status 1 naming %s and --plain-http", code, stderr, host)
+	}
+}
