@@ -96,11 +96,12 @@ type Discoverer struct {
 	apiRepo *orasremote.Repository
 	tagRepo *orasremote.Repository
 
-	mu        sync.Mutex
-	linksOK   bool
-	apiState  int // 0 unknown, 1 supported, -1 unsupported
-	warnings  []string
-	truncated bool
+	mu         sync.Mutex
+	linksOK    bool
+	apiState   int // 0 unknown, 1 supported, -1 unsupported
+	warnings   []string
+	suppressed int
+	truncated  bool
 }
 
 // New prepares a discovery in ref's repository.
@@ -201,15 +202,37 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 		}
 		frontier = next
 	}
-	g.Warnings = d.warnings
+	g.Warnings = d.takeWarnings()
+	d.mu.Lock()
 	g.Truncated = d.truncated
+	d.mu.Unlock()
 	return g, nil
 }
 
+// MaxWarnings bounds the warnings kept for one discovery; a hostile
+// registry listing thousands of bad entries gets a count, not thousands of
+// lines.
+const MaxWarnings = 20
+
 func (d *Discoverer) warn(s string) {
 	d.mu.Lock()
-	d.warnings = append(d.warnings, s)
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	if len(d.warnings) < MaxWarnings {
+		d.warnings = append(d.warnings, s)
+		return
+	}
+	d.suppressed++
+}
+
+// takeWarnings returns the warnings so far, with a count of those left out.
+func (d *Discoverer) takeWarnings() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := append([]string(nil), d.warnings...)
+	if d.suppressed > 0 {
+		w = append(w, fmt.Sprintf("%d more warnings like these were left out", d.suppressed))
+	}
+	return w
 }
 
 // level lists the direct referrers of subject through every mechanism and
@@ -311,8 +334,29 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 		}
 		return nil
 	})
-	if errors.Is(err, errTooMany) {
+	switch {
+	case errors.Is(err, errTooMany):
 		err = nil
+	case errors.Is(err, orasErrdef.ErrTooManyPages):
+		// Endless or cyclic Link pagination: keep what the bounded number
+		// of pages gave.
+		d.mu.Lock()
+		d.truncated = true
+		d.mu.Unlock()
+		d.warn(fmt.Sprintf("%s listing of %s stopped after the page limit (a registry paginating without end?); %d referrers taken", mechanism, subject.Digest, len(nodes)))
+		err = nil
+	}
+	if err == nil && len(nodes) == 0 && mechanism == TagFallback {
+		// oras-go ignores a referrers tag that holds something other than
+		// an image index (the subject itself, say); say so.
+		tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
+		if desc, rerr := repo.Resolve(ctx, tag); rerr == nil && (desc.MediaType != ocispec.MediaTypeImageIndex || desc.Digest == subject.Digest) {
+			what := desc.MediaType
+			if desc.Digest == subject.Digest {
+				what = "the subject itself"
+			}
+			d.warn(fmt.Sprintf("the referrers tag %s holds %s (%s), not an index of referrers; ignored", tag, desc.Digest, what))
+		}
 	}
 	return nodes, err
 }

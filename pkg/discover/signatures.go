@@ -36,6 +36,11 @@ type Found struct {
 	Err error
 }
 
+// ErrNotForSubject marks an artifact listed as a referrer of a subject
+// that does not name that subject. Signatures leaves such artifacts out,
+// with a warning.
+var ErrNotForSubject = errors.New("not a referrer of this subject")
+
 // SignatureOptions bound Signatures.
 type SignatureOptions struct {
 	// MaxSignatures bounds how many signature artifacts are examined (0: default).
@@ -90,14 +95,18 @@ func (d *Discoverer) Signatures(ctx context.Context, subject ocispec.Descriptor,
 		if errors.Is(f.Err, artifact.ErrNotSignature) {
 			continue
 		}
+		if errors.Is(f.Err, ErrNotForSubject) {
+			// Listed under this subject (a hostile or stale referrers tag
+			// or index) but not naming it: not a signature of it.
+			warnings = append(warnings, f.Err.Error()+"; ignored")
+			continue
+		}
 		if f.Signature != nil && opts.Formats != nil && !opts.Formats[f.Signature.Format] {
 			continue
 		}
 		out = append(out, f)
 	}
-	d.mu.Lock()
-	warnings = append(warnings, d.warnings...)
-	d.mu.Unlock()
+	warnings = append(warnings, d.takeWarnings()...)
 	if len(out) == 0 {
 		return nil, warnings, errdef.NotFound(fmt.Errorf("no signature found for %s", d.ref.WithDigest(subject.Digest)))
 	}
@@ -128,7 +137,7 @@ func (d *Discoverer) fetchSignature(ctx context.Context, subject ocispec.Descrip
 		sig = s
 	}
 	if !sig.Names(subject.Digest) {
-		return sig, nil, fmt.Errorf("artifact %s does not point at %s (listed by %v); not trusted", n.Digest, subject.Digest, n.Mechanisms)
+		return sig, nil, fmt.Errorf("artifact %s does not point at %s (listed by %v): %w", n.Digest, subject.Digest, n.Mechanisms, ErrNotForSubject)
 	}
 	if sig.Blob.Size > MaxSignatureSize {
 		return sig, nil, fmt.Errorf("signature blob %s is %d bytes, over the %d-byte limit; refused unread", sig.Blob.Digest, sig.Blob.Size, MaxSignatureSize)

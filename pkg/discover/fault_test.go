@@ -1,0 +1,240 @@
+package discover_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/discover"
+	"github.com/signet-oci/signet/pkg/remote"
+)
+
+func index(entries ...ocispec.Descriptor) []byte {
+	if entries == nil {
+		entries = []ocispec.Descriptor{}
+	}
+	b, _ := json.Marshal(ocispec.Index{Versioned: specsV2, MediaType: ocispec.MediaTypeImageIndex, Manifests: entries})
+	return b
+}
+
+func entry(d digest.Digest) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: "application/example", Digest: d, Size: 100}
+}
+
+// referrersGraph answers the referrers API from graph (subject -> its
+// referrers) and 404s the links API.
+func referrersGraph(graph map[digest.Digest][]digest.Digest) faultreg.Fault {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/_ext/") {
+			w.WriteHeader(404)
+			return true
+		}
+		i := strings.Index(r.URL.Path, "/referrers/")
+		if i < 0 {
+			return false
+		}
+		var es []ocispec.Descriptor
+		for _, d := range graph[digest.Digest(r.URL.Path[i+len("/referrers/"):])] {
+			es = append(es, entry(d))
+		}
+		w.Header().Set("Content-Type", ocispec.MediaTypeImageIndex)
+		w.Write(index(es...))
+		return true
+	}
+}
+
+func newDiscoverer(t *testing.T, srv *faultreg.Server, ref string, ropts remote.Options, opts discover.Options) *discover.Discoverer {
+	t.Helper()
+	d, err := discover.New(srv.Client(t, ropts), srv.Ref(t, ref), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestFaultCyclicReferrerGraph: A refers to the subject, B to A, and the
+// registry claims A and the subject refer to B (cycles) and B to itself:
+// discovery terminates, shows each node once, and warns.
+func TestFaultCyclicReferrerGraph(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	a, b, c := digest.FromString("A"), digest.FromString("B"), digest.FromString("C")
+	subj := s.Subject.Digest
+	srv.Use(referrersGraph(map[digest.Digest][]digest.Digest{
+		subj: {a, c},
+		a:    {b, subj},
+		b:    {a, b, subj, c},
+		c:    {c},
+	}))
+	d := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{Depth: 8})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	g, err := d.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[digest.Digest]int{}
+	var walk func([]*discover.Node)
+	walk = func(ns []*discover.Node) {
+		for _, n := range ns {
+			seen[n.Digest]++
+			walk(n.Referrers)
+		}
+	}
+	walk(g.Referrers)
+	if len(seen) != 3 || seen[a] != 1 || seen[b] != 1 || seen[c] != 1 {
+		t.Fatalf("nodes: %v", seen)
+	}
+	if len(g.Warnings) == 0 {
+		t.Fatal("no warning about the cycle")
+	}
+	// 1 + one listing per node, no more
+	if n := srv.Count(http.MethodGet, "/v2/busybox/referrers/"+b.String()); n != 1 {
+		t.Fatalf("B listed %d times", n)
+	}
+}
+
+// TestFaultDeepChain: a chain of referrers deeper than the maximum depth
+// is cut at it.
+func TestFaultDeepChain(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	graph := map[digest.Digest][]digest.Digest{}
+	prev := s.Subject.Digest
+	for i := range 50 {
+		d := digest.FromString(fmt.Sprint(i))
+		graph[prev] = []digest.Digest{d}
+		prev = d
+	}
+	srv.Use(referrersGraph(graph))
+	g, err := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{}).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth := 0
+	for ns := g.Referrers; len(ns) > 0; ns = ns[0].Referrers {
+		depth++
+	}
+	if depth != discover.DefaultMaxDepth {
+		t.Fatalf("depth %d, want %d", depth, discover.DefaultMaxDepth)
+	}
+	if _, err := discover.New(srv.Client(t, remote.Options{}), srv.Ref(t, "busybox:latest"), discover.Options{Depth: 9}); err == nil {
+		t.Fatal("--depth 9 accepted")
+	}
+}
+
+// TestFaultEndlessPagination: a referrers API whose Link header always
+// names a next page (a new one each time, or the same page again) is read
+// for at most MaxPages pages; discovery keeps what it got and warns.
+func TestFaultEndlessPagination(t *testing.T) {
+	for _, cyclic := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cyclic=%v", cyclic), func(t *testing.T) {
+			srv := faultreg.New(t)
+			s := srv.Seed(t, "busybox")
+			srv.Use(func(w http.ResponseWriter, r *http.Request) bool {
+				if strings.Contains(r.URL.Path, "/_ext/") {
+					w.WriteHeader(404)
+					return true
+				}
+				if !strings.Contains(r.URL.Path, "/referrers/") {
+					return false
+				}
+				page := 0
+				fmt.Sscan(r.URL.Query().Get("page"), &page)
+				next := page + 1
+				if cyclic {
+					next = page
+				}
+				w.Header().Set("Content-Type", ocispec.MediaTypeImageIndex)
+				w.Header().Set("Link", fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, next))
+				w.Write(index(entry(digest.FromString(fmt.Sprint("page", page)))))
+				return true
+			})
+			d := newDiscoverer(t, srv, "busybox:latest", remote.Options{MaxPages: 7}, discover.Options{Depth: 1})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			g, err := d.Discover(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !g.Truncated || len(g.Warnings) == 0 {
+				t.Fatalf("truncated %v warnings %q", g.Truncated, g.Warnings)
+			}
+			if n := srv.Count(http.MethodGet, "/v2/busybox/referrers/"+s.Subject.Digest.String()); n != 7 {
+				t.Fatalf("%d pages requested, want 7", n)
+			}
+		})
+	}
+	t.Run("default-bound", func(t *testing.T) {
+		if remote.DefaultMaxPages <= 0 || remote.DefaultMaxPages > 10000 {
+			t.Fatalf("DefaultMaxPages %d", remote.DefaultMaxPages)
+		}
+	})
+}
+
+// TestFaultLinksThousands: a links response with thousands of entries,
+// most of them not pointing at the subject, is handled quickly with a
+// bounded number of warnings; the examined signatures are bounded by
+// MaxSignatures.
+func TestFaultLinksThousands(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	var links []json.RawMessage
+	other := digest.FromString("other")
+	for i := range 5000 {
+		subj := s.Subject.Digest
+		if i%2 == 1 {
+			subj = other
+		}
+		m := artifact.NewPrototype(ocispec.Descriptor{MediaType: artifact.MediaTypeJWT, Digest: digest.FromString(fmt.Sprint(i)), Size: 10}, ocispec.Descriptor{MediaType: s.Subject.MediaType, Digest: subj, Size: s.Subject.Size})
+		b, _ := json.Marshal(m)
+		links = append(links, b)
+	}
+	body, _ := json.Marshal(remote.LinksResponse{Digest: s.Subject.Digest.String(), Links: links})
+	srv.Use(
+		faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathContains("/_ext/")), 200, http.Header{"Content-Type": {"application/json"}}, body),
+		faultreg.Always(faultreg.Match("", faultreg.PathContains("/blobs/sha256:")), 404, nil, nil),
+	)
+	d := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{Depth: 1})
+	start := time.Now()
+	found, warnings, err := d.Signatures(context.Background(), s.Subject, discover.SignatureOptions{MaxSignatures: 50})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 50 {
+		t.Fatalf("%d examined, want 50", len(found))
+	}
+	if len(warnings) > discover.MaxWarnings+3 {
+		t.Fatalf("%d warnings", len(warnings))
+	}
+	if took > 10*time.Second || srv.Total() > 200 {
+		t.Fatalf("took %s and %d requests", took, srv.Total())
+	}
+	t.Logf("%d links in %s, %d requests, %d warnings (last %q)", len(links), took, srv.Total(), len(warnings), warnings[len(warnings)-1])
+}
+
+// TestFaultLinksHuge: a links response larger than MaxMetadataSize is
+// refused with an error that says so.
+func TestFaultLinksHuge(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	srv.Use(faultreg.Endless(faultreg.Match(http.MethodGet, faultreg.PathContains("/_ext/")), "application/json", []byte(`{"links":[`), []byte(`{"a":"`+strings.Repeat("x", 1000)+`"},`)))
+	c := srv.Client(t, remote.Options{MaxMetadataSize: 1 << 20})
+	_, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), s.Subject.Digest.String(), "")
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+var specsV2 = specs.Versioned{SchemaVersion: 2}
