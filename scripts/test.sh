@@ -12,8 +12,13 @@ source scripts/lib.sh
 work=$(mktemp -d)
 DISTRIBUTION_PID=""
 cleanup() {
-	[[ -n "$DISTRIBUTION_PID" ]] && kill "$DISTRIBUTION_PID" 2>/dev/null && wait "$DISTRIBUTION_PID" 2>/dev/null
+	local rc=$?
+	if [[ -n "$DISTRIBUTION_PID" ]]; then
+		kill "$DISTRIBUTION_PID" 2>/dev/null || true
+		wait "$DISTRIBUTION_PID" 2>/dev/null || true
+	fi
 	rm -rf "$work"
+	exit "$rc"
 }
 trap cleanup EXIT
 
