@@ -35,6 +35,18 @@ const (
 	AnnotationThumbprints = "io.cncf.notary.x509chain.thumbprint#S256"
 )
 
+// BlobMediaType is the media type of a signature envelope blob of the
+// given format ("jwt", "jws" or "cose").
+func BlobMediaType(format string) string {
+	switch format {
+	case "jws":
+		return MediaTypeJWS
+	case "cose":
+		return MediaTypeCOSE
+	}
+	return MediaTypeJWT
+}
+
 // EmptyConfig is the OCI empty descriptor and its content, `{}`.
 var (
 	EmptyConfig = ocispec.Descriptor{

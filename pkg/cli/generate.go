@@ -261,7 +261,7 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	if err != nil {
 		return err
 	}
-	sigDesc := ocispec.Descriptor{MediaType: blobMediaType(format), Digest: digest.FromBytes(sig), Size: int64(len(sig))}
+	sigDesc := ocispec.Descriptor{MediaType: artifact.BlobMediaType(format), Digest: digest.FromBytes(sig), Size: int64(len(sig))}
 	var b []byte
 	if opts.Format == "prototype" {
 		if format != "jwt" {
@@ -289,12 +289,3 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	return nil
 }
 
-func blobMediaType(format string) string {
-	switch format {
-	case "jws":
-		return artifact.MediaTypeJWS
-	case "cose":
-		return artifact.MediaTypeCOSE
-	}
-	return artifact.MediaTypeJWT
-}

@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/fsutil"
 	"github.com/signet-oci/signet/pkg/reference"
@@ -144,7 +145,7 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	}
 	if opts.output.Format == "json" {
 		out := map[string]any{
-			"signature":       ocispec.Descriptor{MediaType: blobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
+			"signature":       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
 			"signatureFormat": opts.Format,
 			"subject":         desc,
 			"references":      refs,

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -115,7 +116,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	}
 	res.Format = format
 
-	sigDesc := ocispec.Descriptor{MediaType: blobMediaType(req.SignatureFormat), Digest: digest.FromBytes(req.Signature), Size: int64(len(req.Signature))}
+	sigDesc := ocispec.Descriptor{MediaType: artifact.BlobMediaType(req.SignatureFormat), Digest: digest.FromBytes(req.Signature), Size: int64(len(req.Signature))}
 	if prebuilt != nil {
 		if prebuilt.Blob.Digest != sigDesc.Digest || prebuilt.Blob.Size != sigDesc.Size {
 			return nil, fmt.Errorf("--artifact points at signature %s (%d bytes), but --signature is %s (%d bytes)", prebuilt.Blob.Digest, prebuilt.Blob.Size, sigDesc.Digest, sigDesc.Size)
@@ -225,19 +226,8 @@ func pickPrebuilt(asked, have string) string {
 	return ""
 }
 
-func blobMediaType(format string) string {
-	switch format {
-	case "jws":
-		return artifact.MediaTypeJWS
-	case "cose":
-		return artifact.MediaTypeCOSE
-	}
-	return artifact.MediaTypeJWT
-}
-
 func explainManifestPush(req Request, err error) error {
-	msg := err.Error()
-	if bytes.Contains([]byte(msg), []byte("MANIFEST_UNKNOWN")) || bytes.Contains([]byte(msg), []byte("MANIFEST_BLOB_UNKNOWN")) {
+	if msg := err.Error(); strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "MANIFEST_BLOB_UNKNOWN") {
 		return errdef.NotFound(fmt.Errorf("registry refused the artifact: the signed manifest %s is not in %s; push the image first (signet copy …)", req.Subject.Digest, req.Ref.Repo()))
 	}
 	return fmt.Errorf("pushing the artifact manifest to %s: %w", req.Ref.Repo(), err)
