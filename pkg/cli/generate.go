@@ -288,4 +288,3 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	fmt.Fprintln(streams.Out, digest.FromBytes(b))
 	return nil
 }
-
