@@ -67,21 +67,43 @@ func (c *Client) Links(ctx context.Context, ref reference.Reference, selector, a
 	default:
 		return nil, httpError(resp)
 	}
+	lr, err := DecodeLinks(resp.Body, c.opts.MaxMetadataSize)
+	if err != nil && !errors.Is(err, ErrLinksUnsupported) {
+		return nil, fmt.Errorf("links response from %s: %w", ref.Registry, err)
+	}
+	return lr, err
+}
+
+// ErrLinksTooLarge is returned for a links response over the size or
+// entry-count bounds.
+var ErrLinksTooLarge = errors.New("links response too large")
+
+// DecodeLinks reads a links API response body of at most limit bytes (0:
+// DefaultMaxMetadataSize) and at most MaxLinks entries. A body that is not
+// the links shape is ErrLinksUnsupported (a registry without the extension
+// answering something else, an HTML page say); one over a bound is
+// ErrLinksTooLarge (wrapped).
+func DecodeLinks(r io.Reader, limit int64) (*LinksResponse, error) {
+	if limit <= 0 {
+		limit = DefaultMaxMetadataSize
+	}
 	var lr LinksResponse
-	dec := json.NewDecoder(io.LimitReader(resp.Body, c.opts.MaxMetadataSize+1))
+	lim := &io.LimitedReader{R: r, N: limit + 1}
+	dec := json.NewDecoder(lim)
 	if err := dec.Decode(&lr); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("links response from %s is larger than %d bytes or truncated", ref.Registry, c.opts.MaxMetadataSize)
+		if lim.N <= 0 {
+			return nil, fmt.Errorf("larger than %d bytes: %w", limit, ErrLinksTooLarge)
 		}
-		// A 200 that is not the links shape is a registry without the
-		// extension answering something else (an HTML page, say).
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("truncated: %w", err)
+		}
 		return nil, ErrLinksUnsupported
 	}
 	if lr.Links == nil {
 		return nil, ErrLinksUnsupported
 	}
 	if len(lr.Links) > MaxLinks {
-		return nil, fmt.Errorf("links response from %s has %d entries, more than the limit of %d", ref.Registry, len(lr.Links), MaxLinks)
+		return nil, fmt.Errorf("%d entries, more than the limit of %d: %w", len(lr.Links), MaxLinks, ErrLinksTooLarge)
 	}
 	return &lr, nil
 }

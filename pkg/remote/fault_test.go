@@ -1,0 +1,99 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/pkg/remote"
+)
+
+func blobDesc(data []byte) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(data), Size: int64(len(data))}
+}
+
+// TestFaultPushSmallBlobRetried: 500 and 503 on the upload, then success:
+// the POST (with its body) is retried and the blob lands intact.
+func TestFaultPushSmallBlobRetried(t *testing.T) {
+	srv := faultreg.New(t)
+	srv.Use(faultreg.FailFirst(faultreg.Match(http.MethodPost, faultreg.PathContains("/blobs/uploads/")), nil, 500, 503))
+	data := []byte("signature bytes")
+	c := srv.Client(t, remote.Options{})
+	up, err := c.PushSmallBlob(context.Background(), srv.Ref(t, "busybox"), blobDesc(data), data)
+	if err != nil || !up {
+		t.Fatalf("%v %v", up, err)
+	}
+	resp, body := srv.Do(t, http.MethodGet, "/v2/busybox/blobs/"+digest.FromBytes(data).String(), "", nil)
+	if resp.StatusCode != 200 || string(body) != string(data) {
+		t.Fatalf("stored %s %q", resp.Status, body)
+	}
+}
+
+// TestFaultPushSmallBlobOtherOrigin: a registry that sends the upload to
+// another origin is refused, the blob is not sent there.
+func TestFaultPushSmallBlobOtherOrigin(t *testing.T) {
+	srv := faultreg.New(t)
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodPost, faultreg.PathContains("/blobs/uploads/")), 202, http.Header{"Location": {"http://attacker.example/upload"}}, nil))
+	data := []byte("signature bytes")
+	_, err := srv.Client(t, remote.Options{}).PushSmallBlob(context.Background(), srv.Ref(t, "busybox"), blobDesc(data), data)
+	if err == nil || !strings.Contains(err.Error(), "another origin") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFaultPushSmallBlobMismatch: content that does not match its
+// descriptor is never sent.
+func TestFaultPushSmallBlobMismatch(t *testing.T) {
+	srv := faultreg.New(t)
+	_, err := srv.Client(t, remote.Options{}).PushSmallBlob(context.Background(), srv.Ref(t, "busybox"), blobDesc([]byte("a")), []byte("b"))
+	if err == nil || srv.Total() != 0 {
+		t.Fatalf("err = %v, %d requests", err, srv.Total())
+	}
+}
+
+// TestFaultLinksHang: a links endpoint that never answers is given up on
+// within the header timeout (each retry too), with an error naming the
+// registry.
+func TestFaultLinksHang(t *testing.T) {
+	srv := faultreg.New(t)
+	rel := make(chan struct{})
+	defer close(rel)
+	srv.Use(faultreg.Hang(faultreg.Match("", faultreg.PathContains("/_ext/")), rel))
+	c := srv.Client(t, remote.Options{HeaderTimeout: 100 * time.Millisecond, Timeout: 300 * time.Millisecond})
+	start := time.Now()
+	_, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", "")
+	if err == nil || !strings.Contains(err.Error(), srv.Host) || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %s", err, time.Since(start))
+	}
+}
+
+// TestFaultLinksNotJSON: a 200 that is not the links shape means the
+// extension is absent.
+func TestFaultLinksNotJSON(t *testing.T) {
+	srv := faultreg.New(t)
+	srv.Use(faultreg.Always(faultreg.Match("", faultreg.PathContains("/_ext/")), 200, http.Header{"Content-Type": {"text/html"}}, []byte("<html>hello</html>")))
+	_, err := srv.Client(t, remote.Options{}).Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", "")
+	if !errors.Is(err, remote.ErrLinksUnsupported) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDecodeLinksBounds(t *testing.T) {
+	if _, err := remote.DecodeLinks(strings.NewReader(`{"links":[`+strings.Repeat(`{},`, 100)+`{}]}`), 64); !errors.Is(err, remote.ErrLinksTooLarge) {
+		t.Fatalf("over the size limit: %v", err)
+	}
+	if _, err := remote.DecodeLinks(strings.NewReader(`{"links":[{}`), 0); err == nil || errors.Is(err, remote.ErrLinksUnsupported) {
+		t.Fatalf("truncated: %v", err)
+	}
+	lr, err := remote.DecodeLinks(strings.NewReader(`{"digest":"sha256:x","links":[{"a":1}]}`), 0)
+	if err != nil || len(lr.Links) != 1 {
+		t.Fatalf("%v %+v", err, lr)
+	}
+}
