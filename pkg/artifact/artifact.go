@@ -13,6 +13,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/manifest"
 )
 
 // Media and artifact types.
@@ -161,7 +163,7 @@ type Signature struct {
 var ErrNotSignature = errors.New("not a signature artifact")
 
 // MaxManifestSize bounds the manifests signet reads.
-const MaxManifestSize = 4 << 20
+const MaxManifestSize = manifest.MaxManifestSize
 
 // generic is a union of the manifest shapes signet reads.
 type generic struct {

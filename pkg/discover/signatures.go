@@ -11,6 +11,7 @@ import (
 
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/manifest"
 )
 
 // Bounds for fetching signatures.
@@ -123,10 +124,7 @@ func (d *Discoverer) fetchSignature(ctx context.Context, subject ocispec.Descrip
 		}
 		sig = s
 	} else {
-		if n.Size > artifact.MaxManifestSize {
-			return nil, nil, fmt.Errorf("artifact manifest %s is %d bytes, over the %d-byte limit", n.Digest, n.Size, artifact.MaxManifestSize)
-		}
-		b, err := content.FetchAll(ctx, d.apiRepo.Manifests(), n.Descriptor)
+		b, err := manifest.Fetch(ctx, d.apiRepo.Manifests(), n.Descriptor)
 		if err != nil {
 			return nil, nil, fmt.Errorf("fetching artifact manifest %s: %w", n.Digest, err)
 		}

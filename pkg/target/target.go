@@ -12,7 +12,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
-	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 
@@ -22,9 +21,6 @@ import (
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
 )
-
-// MaxManifestSize bounds every manifest signet reads.
-const MaxManifestSize = 4 << 20
 
 // Source is a readable target.
 type Source interface {
@@ -104,7 +100,7 @@ func ResolveManifest(ctx context.Context, ref reference.Reference, client *remot
 	if err != nil {
 		return ocispec.Descriptor{}, nil, explainResolve(ref, err)
 	}
-	b, err := FetchManifest(ctx, t, desc)
+	b, err := manifest.Fetch(ctx, t, desc)
 	if err != nil {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("%s: %w", ref.Raw, err)
 	}
@@ -114,26 +110,14 @@ func ResolveManifest(ctx context.Context, ref reference.Reference, client *remot
 	return desc, b, nil
 }
 
-// FetchManifest reads a manifest's bytes, bounded and digest-verified.
-func FetchManifest(ctx context.Context, f content.Fetcher, desc ocispec.Descriptor) ([]byte, error) {
-	if desc.Size > MaxManifestSize {
-		return nil, fmt.Errorf("manifest %s is %d bytes, over the %d-byte limit", desc.Digest, desc.Size, MaxManifestSize)
-	}
-	b, err := content.FetchAll(ctx, f, desc)
-	if err != nil {
-		return nil, fmt.Errorf("fetching manifest %s: %w", desc.Digest, err)
-	}
-	return b, nil
-}
-
 // ReadManifestFile reads a manifest file's exact bytes and describes them.
 func ReadManifestFile(path string) (ocispec.Descriptor, []byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return ocispec.Descriptor{}, nil, errdef.NotFound(fmt.Errorf("manifest file %s: %w", path, unwrapPath(err)))
 	}
-	if fi.Size() > MaxManifestSize {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s is %d bytes, over the %d-byte limit", path, fi.Size(), MaxManifestSize)
+	if fi.Size() > manifest.MaxManifestSize {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s is %d bytes, over the %d-byte limit", path, fi.Size(), manifest.MaxManifestSize)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
