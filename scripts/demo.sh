@@ -38,7 +38,7 @@ run "$signet" copy "oci-layout:$root/testdata/oci-layout:latest" "$reference"
 
 step "Generate a key and a certificate for $regIp (was: openssl req -x509 …)"
 run "$signet" generate cert --key-out example.key --cert-out example.crt \
-	--cn "$regIp" --org "example inc" --ip "$regIp"
+	--subject "/CN=$regIp/O=example inc/C=IN/ST=Haryana/L=Gurgaon" --ip "$regIp"
 
 step "Generate the image manifest to sign (was: docker generate manifest \$image)"
 manifestFile="manifest-to-sign.json"

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/signet-oci/signet/pkg/signature"
@@ -49,6 +50,12 @@ type Options struct {
 	// first IP, else "signet".
 	CommonName   string
 	Organization []string
+	// Country, Province, Locality and OrganizationalUnit complete the
+	// subject (notation's --identity needs at least C, ST and O).
+	Country            []string
+	Province           []string
+	Locality           []string
+	OrganizationalUnit []string
 	// IPs and DNSNames become subject alternative names; the jwt format
 	// checks a signature's registry host against them.
 	IPs      []net.IP
@@ -109,8 +116,12 @@ func Generate(opts Options) (keyPEM, certPEM []byte, err error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject: pkix.Name{
-			CommonName:   commonName(opts),
-			Organization: opts.Organization,
+			CommonName:         commonName(opts),
+			Organization:       opts.Organization,
+			OrganizationalUnit: opts.OrganizationalUnit,
+			Country:            opts.Country,
+			Province:           opts.Province,
+			Locality:           opts.Locality,
 		},
 		NotBefore:             now.Add(-time.Minute),
 		NotAfter:              now.Add(time.Duration(opts.Days) * 24 * time.Hour),
@@ -209,4 +220,36 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha256.Sum256(spki.PublicKey.Bytes)
 	return sum[:20], nil
+}
+
+// ParseSubject parses an openssl -subj style subject, as the walkthrough's
+// "/CN=127.0.0.1/O=example inc/C=IN/ST=Haryana/L=Gurgaon", into opts'
+// subject fields. Keys: CN, O, OU, C, ST, L.
+func ParseSubject(subject string, opts *Options) error {
+	if !strings.HasPrefix(subject, "/") {
+		return fmt.Errorf("subject %q: write it as /CN=name/O=org/C=country/ST=state/L=locality", subject)
+	}
+	for _, part := range strings.Split(subject[1:], "/") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || v == "" {
+			return fmt.Errorf("subject %q: %q is not KEY=value", subject, part)
+		}
+		switch strings.ToUpper(strings.TrimSpace(k)) {
+		case "CN":
+			opts.CommonName = v
+		case "O":
+			opts.Organization = append(opts.Organization, v)
+		case "OU":
+			opts.OrganizationalUnit = append(opts.OrganizationalUnit, v)
+		case "C":
+			opts.Country = append(opts.Country, v)
+		case "ST":
+			opts.Province = append(opts.Province, v)
+		case "L":
+			opts.Locality = append(opts.Locality, v)
+		default:
+			return fmt.Errorf("subject %q: unknown key %q (use CN, O, OU, C, ST, L)", subject, k)
+		}
+	}
+	return nil
 }

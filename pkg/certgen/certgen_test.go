@@ -157,3 +157,24 @@ func TestCASignedChain(t *testing.T) {
 		t.Error("CA certificate without key accepted")
 	}
 }
+
+func TestParseSubject(t *testing.T) {
+	var o Options
+	if err := ParseSubject("/CN=127.0.0.1/O=example inc/C=IN/ST=Haryana/L=Gurgaon", &o); err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, certPEM, err := Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, certs := parse(t, keyPEM, certPEM)
+	cert := certs[0]
+	if got, want := cert.Subject.String(), "CN=127.0.0.1,O=example inc,L=Gurgaon,ST=Haryana,C=IN"; got != want {
+		t.Errorf("subject = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"CN=x", "/CN", "/XX=y", "/CN="} {
+		if err := ParseSubject(bad, &Options{}); err == nil {
+			t.Errorf("ParseSubject(%q) succeeded", bad)
+		}
+	}
+}

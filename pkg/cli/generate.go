@@ -35,6 +35,7 @@ func newGenerateCmd(streams IOStreams) *cobra.Command {
 type generateCertOptions struct {
 	KeyOut, CertOut string
 	CN              string
+	Subject         string
 	Org             []string
 	IPs             []string
 	DNS             []string
@@ -76,6 +77,7 @@ The SHA-256 fingerprint of the certificate is printed on stdout.`,
 	f.StringVar(&opts.KeyOut, "key-out", "", "write the private key here (mode 0600)")
 	f.StringVar(&opts.CertOut, "cert-out", "", "write the certificate here")
 	f.StringVar(&opts.CN, "cn", "", "subject common name (default: the first --dns, else the first --ip)")
+	f.StringVar(&opts.Subject, "subject", "", `whole subject, openssl -subj style: "/CN=127.0.0.1/O=example inc/C=IN/ST=Haryana/L=Gurgaon"`)
 	f.StringSliceVar(&opts.Org, "org", nil, "subject organization")
 	f.StringSliceVar(&opts.IPs, "ip", nil, "IP subject alternative name (repeatable)")
 	f.StringSliceVar(&opts.DNS, "dns", nil, "DNS subject alternative name (repeatable)")
@@ -111,6 +113,14 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 		}
 	}
 	co := certgen.Options{CommonName: opts.CN, Organization: opts.Org, DNSNames: opts.DNS, Days: opts.Days, KeyType: opts.KeyType, IsCA: opts.CA, CodeSigning: opts.CodeSigning}
+	if opts.Subject != "" {
+		if opts.CN != "" || len(opts.Org) > 0 {
+			return errdef.Usage(errors.New("--subject already names the subject; drop --cn and --org"))
+		}
+		if err := certgen.ParseSubject(opts.Subject, &co); err != nil {
+			return errdef.Usage(err)
+		}
+	}
 	for _, s := range opts.IPs {
 		ip := net.ParseIP(s)
 		if ip == nil {
