@@ -113,6 +113,43 @@ func TestRegistryAccessErrors(t *testing.T) {
 	}
 }
 
+// TestDebugRedactsSecrets: --debug traces every request but never the
+// password, the Authorization header's value or the upload state token.
+func TestDebugRedactsSecrets(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Memory: true, HtpasswdFile: htpasswd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg)
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	code, _, stderr := signetRun("s3cret-pw\n", "copy", layoutRef(t), host+"/busybox:latest", "-u", "alice", "--password-stdin", "--debug")
+	if code != 0 {
+		t.Fatalf("copy: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "debug: #1 ") || !strings.Contains(stderr, "HTTP request(s)") {
+		t.Errorf("--debug printed no request trace:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "[Authorization: Basic REDACTED]") {
+		t.Errorf("--debug does not show that credentials were sent (redacted):\n%s", stderr)
+	}
+	basic := "YWxpY2U6czNjcmV0LXB3" // base64("alice:s3cret-pw")
+	for _, secret := range []string{"s3cret-pw", basic} {
+		if strings.Contains(stderr, secret) {
+			t.Errorf("--debug leaked %q:\n%s", secret, stderr)
+		}
+	}
+}
+
 // TestHTTPSAgainstPlainRegistry: --plain-http=false against a plain HTTP
 // registry names the fix.
 func TestHTTPSAgainstPlainRegistry(t *testing.T) {
