@@ -10,12 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	orasremote "oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/errdef"
@@ -173,7 +175,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(manifestBytes)); err != nil {
 		var re *orasremote.ReferrersError
 		if !errors.As(err, &re) || !re.IsReferrersIndexDelete() {
-			return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, err))
+			return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, format, err))
 		}
 		// The new referrers index is tagged; only the clean-up of the
 		// previous one failed (registries often refuse deletes).
@@ -226,9 +228,14 @@ func pickPrebuilt(asked, have string) string {
 	return ""
 }
 
-func explainManifestPush(req Request, err error) error {
-	if msg := err.Error(); strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "MANIFEST_BLOB_UNKNOWN") {
+func explainManifestPush(req Request, format string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "MANIFEST_BLOB_UNKNOWN") {
 		return errdef.NotFound(fmt.Errorf("registry refused the artifact: the signed manifest %s is not in %s; push the image first (signet copy …)", req.Subject.Digest, req.Ref.Repo()))
+	}
+	var resp *errcode.ErrorResponse
+	if format == FormatPrototype && errors.As(err, &resp) && resp.StatusCode == http.StatusBadRequest {
+		return fmt.Errorf("registry %s refused the prototype artifact manifest (%s): it does not serve the prototype links extension; push with --artifact-format oci, or auto, which picks it", req.Ref.Registry, resp.Errors)
 	}
 	return fmt.Errorf("pushing the artifact manifest to %s: %w", req.Ref.Repo(), err)
 }
