@@ -38,7 +38,13 @@ mechanism found each referrer. Referrers of referrers are followed up to
 --depth levels (default and maximum 8; 1 lists the direct referrers only).
 
 The links API does not give an artifact's digest; signet computes it from
-the entry and confirms it with the registry (one HEAD per entry).
+the entry and confirms it with the registry (one HEAD per entry, for at most
+16 entries per run; the others are shown as not confirmed).
+
+Requests: one per page per mechanism for each subject asked; a mechanism the
+registry lacks is asked once per run. On registries without the referrers
+API, deeper levels list the tags once and ask only the referrers that have a
+sha256-<hex> referrers tag.
 
 Output: tree (default), table, or json (schema: docs/schemas/discover.json).
 Exit status 4 when REFERENCE is unknown; an image with no referrers is not an

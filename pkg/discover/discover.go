@@ -17,6 +17,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+	"oras.land/oras-go/v2/content"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
@@ -51,11 +52,25 @@ type Options struct {
 	MaxReferrers int
 	// Concurrency bounds parallel requests for deeper levels (0: default).
 	Concurrency int
-	// ResolveLinkDigests resolves the digest of each links-API entry with a
-	// HEAD request (the links API omits it). Without it the digest is
-	// computed from the walkthrough's encoding and marked unverified.
+	// ResolveLinkDigests resolves the digest of links-API entries with a
+	// HEAD request each (the links API omits it), for at most
+	// MaxLinkConfirmations entries per discovery. The digests of the others
+	// (and of all of them without this option) are computed from the
+	// walkthrough's encoding and marked unverified.
 	ResolveLinkDigests bool
 }
+
+// MaxLinkConfirmations bounds the HEAD requests one discovery spends
+// confirming links-API entry digests: the links API is not paginated, and
+// one request per entry would turn a 10,000-entry answer into 10,000 round
+// trips. Entries past the bound keep their computed digest, marked
+// unverified (digestVerified false in JSON, "not confirmed" in the tree).
+const MaxLinkConfirmations = 16
+
+// tagListThreshold is the frontier size from which a discovery on a
+// registry without the referrers API lists the repository's tags once
+// (paged) instead of asking for the sha256-<hex> tag of every referrer.
+const tagListThreshold = 2
 
 // Node is one referrer.
 type Node struct {
@@ -96,12 +111,21 @@ type Discoverer struct {
 	apiRepo *orasremote.Repository
 	tagRepo *orasremote.Repository
 
-	mu         sync.Mutex
-	linksOK    bool
-	apiState   int // 0 unknown, 1 supported, -1 unsupported
-	warnings   []string
-	suppressed int
-	truncated  bool
+	mu sync.Mutex
+	// Each mechanism's support, learnt from its first answer and never
+	// asked again once unsupported: 0 unknown, 1 supported, -1 unsupported.
+	linksState int
+	apiState   int
+	// fallbackTags, once listed, holds the repository's sha256-<hex>
+	// referrers tags; a subject without one has no tag-fallback referrers
+	// and is not asked. nil: not listed (ask for each subject).
+	fallbackTags map[string]bool
+	tagsListed   bool
+	confirmed    int // links digests confirmed so far
+	unconfirmed  int // links digests left unconfirmed by the bound
+	warnings     []string
+	suppressed   int
+	truncated    bool
 }
 
 // New prepares a discovery in ref's repository.
@@ -159,7 +183,7 @@ func (d *Discoverer) Discover(ctx context.Context) (*Graph, error) {
 // DiscoverSubject builds the referrers graph of a resolved subject.
 func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descriptor) (*Graph, error) {
 	g := &Graph{Reference: d.ref.Raw, Subject: subject, Mechanisms: map[string]string{}}
-	top, err := d.level(ctx, subject, g.Mechanisms, true)
+	top, _, err := d.level(ctx, subject, g.Mechanisms, listing{max: d.opts.MaxReferrers})
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +194,7 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 	}
 	frontier := top
 	for depth := 2; depth <= d.opts.Depth && len(frontier) > 0; depth++ {
+		d.maybeListTags(ctx, len(frontier))
 		var next []*Node
 		var mu sync.Mutex
 		eg, ectx := errgroup.WithContext(ctx)
@@ -179,7 +204,7 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 				continue
 			}
 			eg.Go(func() error {
-				kids, err := d.level(ectx, n.Descriptor, nil, false)
+				kids, _, err := d.level(ectx, n.Descriptor, nil, listing{max: d.opts.MaxReferrers})
 				if err != nil {
 					return err
 				}
@@ -202,11 +227,50 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 		}
 		frontier = next
 	}
-	g.Warnings = d.takeWarnings()
 	d.mu.Lock()
+	if d.unconfirmed > 0 {
+		d.mu.Unlock()
+		msg := fmt.Sprintf("the digests of %d links entries were computed from the entries, not confirmed with the registry (at most %d are confirmed per run)", d.unconfirmed, MaxLinkConfirmations)
+		if d.opts.Depth > 1 {
+			msg += "; their referrers were not followed"
+		}
+		d.warn(msg)
+		d.mu.Lock()
+	}
 	g.Truncated = d.truncated
 	d.mu.Unlock()
+	g.Warnings = d.takeWarnings()
 	return g, nil
+}
+
+// maybeListTags lists the repository's tags once, when the registry has no
+// referrers API and a level has at least tagListThreshold subjects to ask:
+// one paged listing instead of one sha256-<hex> tag look-up per referrer
+// (most of which would answer 404). A failed or cut listing leaves the
+// per-subject look-ups in place.
+func (d *Discoverer) maybeListTags(ctx context.Context, frontier int) {
+	d.mu.Lock()
+	skip := d.tagsListed || d.apiState != -1 || frontier < tagListThreshold
+	d.tagsListed = d.tagsListed || !skip
+	d.mu.Unlock()
+	if skip {
+		return
+	}
+	tags := map[string]bool{}
+	err := d.tagRepo.Tags(ctx, "", func(page []string) error {
+		for _, t := range page {
+			if len(t) == len("sha256-")+64 && t[:7] == "sha256-" {
+				tags[t] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	d.mu.Lock()
+	d.fallbackTags = tags
+	d.mu.Unlock()
 }
 
 // MaxWarnings bounds the warnings kept for one discovery; a hostile
@@ -235,23 +299,43 @@ func (d *Discoverer) takeWarnings() []string {
 	return w
 }
 
-// level lists the direct referrers of subject through every mechanism and
-// merges them by digest. mech, when non-nil, receives each mechanism's state.
-func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech map[string]string, top bool) ([]*Node, error) {
+// listing bounds one mechanism's listing of one subject: it stops once
+// more than max nodes accepted by keep (nil: every node) have been listed,
+// without asking for further pages.
+type listing struct {
+	keep func(*Node) bool
+	max  int
+}
+
+// level lists the direct referrers of subject through every mechanism the
+// registry supports and merges them by digest. A mechanism found
+// unsupported is not asked again by this Discoverer. mech, when non-nil,
+// receives each mechanism's state. cut reports that a listing stopped at
+// lim before its end.
+func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech map[string]string, lim listing) (nodes []*Node, cut bool, err error) {
 	var (
 		linkNodes, apiNodes []*Node
 		linksErr, apiErr    error
+		linksCut, apiCut    bool
 	)
+	d.mu.Lock()
+	linksState, apiState := d.linksState, d.apiState
+	d.mu.Unlock()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		linkNodes, linksErr = d.links(ctx, subject)
-	}()
-	go func() {
-		defer wg.Done()
-		apiNodes, apiErr = d.referrers(ctx, d.apiRepo, subject, Referrers)
-	}()
+	if linksState >= 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			linkNodes, linksCut, linksErr = d.links(ctx, subject, lim)
+		}()
+	}
+	if apiState >= 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			apiNodes, apiCut, apiErr = d.referrers(ctx, d.apiRepo, subject, Referrers, lim)
+		}()
+	}
 	wg.Wait()
 
 	set := func(k, v string) {
@@ -260,32 +344,58 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 		}
 	}
 	switch {
+	case linksState < 0:
+		set(Links, "unsupported")
 	case linksErr == nil:
 		set(Links, "used")
+		d.setState(&d.linksState, 1)
 	case errors.Is(linksErr, remote.ErrLinksUnsupported):
 		set(Links, "unsupported")
+		d.setState(&d.linksState, -1)
 		linksErr = nil
 	}
 	var tagNodes []*Node
 	var tagErr error
+	var tagCut bool
 	switch {
-	case apiErr == nil:
+	case apiState >= 0 && apiErr == nil:
 		set(Referrers, "used")
 		set(TagFallback, "not needed")
-	case errors.Is(apiErr, orasErrdef.ErrUnsupported):
+		d.setState(&d.apiState, 1)
+	case apiState < 0 || errors.Is(apiErr, orasErrdef.ErrUnsupported):
 		set(Referrers, "unsupported")
+		d.setState(&d.apiState, -1)
 		apiErr = nil
-		tagNodes, tagErr = d.referrers(ctx, d.tagRepo, subject, TagFallback)
+		if d.hasFallbackTag(subject) {
+			tagNodes, tagCut, tagErr = d.referrers(ctx, d.tagRepo, subject, TagFallback, lim)
+		}
 		if tagErr == nil {
 			set(TagFallback, "used")
 		}
 	}
 	for _, e := range []error{linksErr, apiErr, tagErr} {
 		if e != nil {
-			return nil, remote.Explain(d.ref.Registry, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e))
+			return nil, false, remote.Explain(d.ref.Registry, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e))
 		}
 	}
-	return d.merge(linkNodes, apiNodes, tagNodes), nil
+	return d.merge(linkNodes, apiNodes, tagNodes), linksCut || apiCut || tagCut, nil
+}
+
+func (d *Discoverer) setState(state *int, v int) {
+	d.mu.Lock()
+	*state = v
+	d.mu.Unlock()
+}
+
+// hasFallbackTag reports whether subject may have a sha256-<hex> referrers
+// tag: true unless the repository's tags were listed and it has none.
+func (d *Discoverer) hasFallbackTag(subject ocispec.Descriptor) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fallbackTags == nil || subject.Digest.Algorithm() != digest.SHA256 {
+		return true
+	}
+	return d.fallbackTags["sha256-"+subject.Digest.Encoded()]
 }
 
 func (d *Discoverer) merge(lists ...[]*Node) []*Node {
@@ -315,9 +425,22 @@ func (d *Discoverer) merge(lists ...[]*Node) []*Node {
 	return out
 }
 
-func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, mechanism string) ([]*Node, error) {
+func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, mechanism string, lim listing) ([]*Node, bool, error) {
 	var nodes []*Node
-	err := repo.Referrers(ctx, subject, d.opts.ArtifactType, func(page []ocispec.Descriptor) error {
+	kept := 0
+	list := func(fn func([]ocispec.Descriptor) error) error {
+		return repo.Referrers(ctx, subject, d.opts.ArtifactType, fn)
+	}
+	if mechanism == TagFallback {
+		list = func(fn func([]ocispec.Descriptor) error) error {
+			page, err := d.fallbackIndex(ctx, repo, subject)
+			if err != nil || len(page) == 0 {
+				return err
+			}
+			return fn(page)
+		}
+	}
+	err := list(func(page []ocispec.Descriptor) error {
 		for _, r := range page {
 			if r.Digest == subject.Digest {
 				d.warn(fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest))
@@ -327,16 +450,21 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 				d.warn(fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest))
 				continue
 			}
-			nodes = append(nodes, &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}})
-			if len(nodes) > d.opts.MaxReferrers {
+			n := &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}}
+			nodes = append(nodes, n)
+			if lim.keep == nil || lim.keep(n) {
+				kept++
+			}
+			if kept > lim.max || len(nodes) > d.opts.MaxReferrers {
 				return errTooMany
 			}
 		}
 		return nil
 	})
+	cut := false
 	switch {
 	case errors.Is(err, errTooMany):
-		err = nil
+		err, cut = nil, true
 	case errors.Is(err, orasErrdef.ErrTooManyPages):
 		// Endless or cyclic Link pagination: keep what the bounded number
 		// of pages gave.
@@ -346,19 +474,54 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 		d.warn(fmt.Sprintf("%s listing of %s stopped after the page limit (a registry paginating without end?); %d referrers taken", mechanism, subject.Digest, len(nodes)))
 		err = nil
 	}
-	if err == nil && len(nodes) == 0 && mechanism == TagFallback {
-		// oras-go ignores a referrers tag that holds something other than
-		// an image index (the subject itself, say); say so.
-		tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
-		if desc, rerr := repo.Resolve(ctx, tag); rerr == nil && (desc.MediaType != ocispec.MediaTypeImageIndex || desc.Digest == subject.Digest) {
-			what := desc.MediaType
-			if desc.Digest == subject.Digest {
-				what = "the subject itself"
-			}
-			d.warn(fmt.Sprintf("the referrers tag %s holds %s (%s), not an index of referrers; ignored", tag, desc.Digest, what))
+	return nodes, cut, err
+}
+
+// fallbackIndex reads the subject's sha256-<hex> referrers tag in one
+// request (oras-go's tag-schema reading, which would need a second request
+// to tell a missing tag from one holding something else): no tag is no
+// referrers; a tag holding something other than an image index (the
+// subject itself, say) is ignored with a warning. The index is bounded in
+// size and digest-checked, and filtered by ArtifactType.
+func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
+	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
+	if err != nil {
+		if errors.Is(err, orasErrdef.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer rc.Close()
+	if desc.MediaType != ocispec.MediaTypeImageIndex || desc.Digest == subject.Digest {
+		what := desc.MediaType
+		if desc.Digest == subject.Digest {
+			what = "the subject itself"
+		}
+		d.warn(fmt.Sprintf("the referrers tag %s holds %s (%s), not an index of referrers; ignored", tag, desc.Digest, what))
+		return nil, nil
+	}
+	if desc.Size > repo.MaxMetadataBytes {
+		return nil, fmt.Errorf("referrers index at tag %s is %d bytes, over the %d-byte limit", tag, desc.Size, repo.MaxMetadataBytes)
+	}
+	b, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return nil, fmt.Errorf("reading the referrers index at tag %s: %w", tag, err)
+	}
+	var index ocispec.Index
+	if err := json.Unmarshal(b, &index); err != nil {
+		return nil, fmt.Errorf("decoding the referrers index at tag %s: %w", tag, err)
+	}
+	if d.opts.ArtifactType == "" {
+		return index.Manifests, nil
+	}
+	out := index.Manifests[:0]
+	for _, m := range index.Manifests {
+		if m.ArtifactType == d.opts.ArtifactType {
+			out = append(out, m)
 		}
 	}
-	return nodes, err
+	return out, nil
 }
 
 var errTooMany = errors.New("too many referrers")
@@ -366,12 +529,13 @@ var errTooMany = errors.New("too many referrers")
 // links asks the prototype links API. Entries carry no digest (formats.md
 // §4): it is computed from the walkthrough's encoding of the entry and, with
 // ResolveLinkDigests, confirmed with the registry.
-func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor) ([]*Node, error) {
+func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor, lim listing) ([]*Node, bool, error) {
 	resp, err := d.client.Links(ctx, d.ref, subject.Digest.String(), d.opts.ArtifactType)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	nodes := make([]*Node, 0, len(resp.Links))
+	nodes := make([]*Node, 0, min(len(resp.Links), d.opts.MaxReferrers+1))
+	kept, cut := 0, false
 	for i, raw := range resp.Links {
 		var m artifact.PrototypeManifest
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -399,18 +563,33 @@ func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor) ([]*
 			c := m.Config.OCI()
 			n.Config = &c
 		}
-		candidates := LinkDigestCandidates(raw)
-		n.Digest = candidates[0].Digest
-		n.Size = candidates[0].Size
+		likely := likelyLinkDigest(raw)
+		n.Digest = likely.Digest
+		n.Size = likely.Size
 		nodes = append(nodes, n)
-		if len(nodes) > d.opts.MaxReferrers {
+		if lim.keep == nil || lim.keep(n) {
+			kept++
+		}
+		if kept > lim.max || len(nodes) > d.opts.MaxReferrers {
+			cut = i < len(resp.Links)-1
 			break
 		}
 	}
 	if d.opts.ResolveLinkDigests {
 		d.resolveLinkDigests(ctx, nodes)
 	}
-	return nodes, nil
+	return nodes, cut, nil
+}
+
+// likelyLinkDigest is LinkDigestCandidates' first candidate, computed
+// alone (one hash, not three, per entry).
+func likelyLinkDigest(compact []byte) ocispec.Descriptor {
+	var ind bytes.Buffer
+	if json.Indent(&ind, compact, "", "  ") == nil {
+		ind.WriteByte('\n')
+		return describe(ind.Bytes())
+	}
+	return describe(compact)
 }
 
 // LinkDigestCandidates returns the descriptors a links entry may have been
@@ -432,7 +611,15 @@ func describe(b []byte) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: artifact.MediaTypeArtifactManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
 }
 
+// resolveLinkDigests confirms the digests of the first nodes, within the
+// run's MaxLinkConfirmations, with HEAD requests; the rest stay unverified.
 func (d *Discoverer) resolveLinkDigests(ctx context.Context, nodes []*Node) {
+	d.mu.Lock()
+	take := min(len(nodes), MaxLinkConfirmations-d.confirmed)
+	d.confirmed += take
+	d.unconfirmed += len(nodes) - take
+	d.mu.Unlock()
+	nodes = nodes[:take]
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(d.opts.Concurrency)
 	for _, n := range nodes {

@@ -61,20 +61,27 @@ func (d *Discoverer) Signatures(ctx context.Context, subject ocispec.Descriptor,
 	if opts.MaxSignatures <= 0 {
 		opts.MaxSignatures = DefaultMaxSignatures
 	}
-	nodes, err := d.level(ctx, subject, nil, true)
+	// Each mechanism's listing stops (no further pages) once it has more
+	// signature candidates than will be examined: memory and requests stay
+	// bounded by --max-signatures, not by the number of referrers.
+	nodes, cut, err := d.level(ctx, subject, nil, listing{keep: maybeSignature, max: opts.MaxSignatures})
 	if err != nil {
 		return nil, nil, err
 	}
 	var candidates []*Node
 	for _, n := range nodes {
-		if n.Config == nil && n.ArtifactType != "" && n.ArtifactType != artifact.ArtifactTypeNotaryV2 && n.ArtifactType != artifact.ArtifactTypeNotation {
+		if !maybeSignature(n) {
 			continue // an SBOM or another artifact: not a signature
 		}
 		candidates = append(candidates, n)
 	}
 	var warnings []string
 	if len(candidates) > opts.MaxSignatures {
-		warnings = append(warnings, fmt.Sprintf("%d signature artifacts found; examining the first %d (raise --max-signatures)", len(candidates), opts.MaxSignatures))
+		more := ""
+		if cut {
+			more = "more than "
+		}
+		warnings = append(warnings, fmt.Sprintf("%s%d signature artifacts found; examining the first %d (raise --max-signatures)", more, len(candidates), opts.MaxSignatures))
 		candidates = candidates[:opts.MaxSignatures]
 	}
 	found := make([]*Found, len(candidates))
@@ -112,6 +119,12 @@ func (d *Discoverer) Signatures(ctx context.Context, subject ocispec.Descriptor,
 		return nil, warnings, errdef.NotFound(fmt.Errorf("no signature found for %s", d.ref.WithDigest(subject.Digest)))
 	}
 	return out, warnings, nil
+}
+
+// maybeSignature reports whether a listed referrer may be a signature: a
+// links entry, an artifact without a type, or a Notary signature type.
+func maybeSignature(n *Node) bool {
+	return n.Config != nil || n.ArtifactType == "" || n.ArtifactType == artifact.ArtifactTypeNotaryV2 || n.ArtifactType == artifact.ArtifactTypeNotation
 }
 
 func (d *Discoverer) fetchSignature(ctx context.Context, subject ocispec.Descriptor, n *Node) (*artifact.Signature, []byte, error) {

@@ -187,7 +187,11 @@ func (rg *Registry) route(w http.ResponseWriter, r *http.Request) error {
 			return errNotFoundRoute
 		}
 		if rg.cfg.DisableLinks {
-			return errNotFoundRoute
+			// Like a registry without the route (distribution's
+			// "404 page not found"), not a NAME_UNKNOWN error, which
+			// clients read as an unknown repository.
+			http.NotFound(w, r)
+			return nil
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return errMethod
@@ -257,7 +261,11 @@ func (rg *Registry) route(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if rg.cfg.DisableReferrersAPI {
-			return errNotFoundRoute
+			// Like a registry without the route (distribution's
+			// "404 page not found"), not a NAME_UNKNOWN error, which
+			// clients read as an unknown repository.
+			http.NotFound(w, r)
+			return nil
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return errMethod

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,7 @@ type Client struct {
 	opts     Options
 	auth     *auth.Client
 	requests atomic.Int64
+	debugMu  sync.Mutex // one debug line at a time: requests run concurrently
 }
 
 // New builds a Client.
@@ -245,6 +247,8 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	ctx, cancel := context.WithTimeout(req.Context(), t.client.opts.Timeout)
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if w := t.client.opts.Debug; w != nil {
+		t.client.debugMu.Lock()
+		defer t.client.debugMu.Unlock()
 		if err != nil {
 			fmt.Fprintf(w, "debug: #%d %s %s -> error: %v (%s)\n", n, req.Method, redactURL(req), err, time.Since(start).Round(time.Millisecond))
 		} else {
