@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signet-oci/signet/internal/faultreg"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	verifyClock = func() time.Time { return faultreg.Now }
+	defer func() { verifyClock = func() time.Time { return time.Time{} } }()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+type jsonReport struct {
+	Verified   bool `json:"verified"`
+	Valid      int  `json:"validSignatures"`
+	Signatures []struct {
+		Artifact struct {
+			Digest string `json:"digest"`
+		} `json:"artifact"`
+		Valid  bool   `json:"valid"`
+		Reason string `json:"reason"`
+		Class  string `json:"errorClass"`
+	} `json:"signatures"`
+}
+
+// TestVerifyExitStatuses: scripts can trust signet verify's exit status
+// against a registry: 0 when a signature is valid, 3 when signatures were
+// found and none is valid (wrong bytes from the registry included), 4 when
+// there is none; --output json lists every signature examined with its
+// verdict and reason.
+func TestVerifyExitStatuses(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	ref := srv.Host + "/busybox:latest"
+
+	code, out, errOut := runCLI(t, "verify", ref, "-c", s.CertFile, "--output", "json")
+	if code != ExitOK {
+		t.Fatalf("valid: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// A second signature whose blob the registry corrupts: still 0, and
+	// both are listed.
+	bad := srv.SignatureFor(t, "busybox", s.Subject)
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+bad.Blob.Digest.String())), 200, http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("x"), int(bad.Blob.Size))))
+	code, out, errOut = runCLI(t, "verify", ref, "-c", s.CertFile, "--output", "json")
+	var rep jsonReport
+	if code != ExitOK || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Signatures) != 2 || rep.Valid != 1 {
+		t.Fatalf("one valid, one corrupted: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, v := range rep.Signatures {
+		if v.Artifact.Digest == bad.Artifact.Digest.String() && (v.Valid || v.Reason == "" || v.Class != "fetch") {
+			t.Fatalf("corrupted signature verdict: %+v", v)
+		}
+	}
+
+	// Only the corrupted one (the genuine blob corrupted too): 3.
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), 200, http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("x"), int(s.Blob.Size))))
+	code, out, errOut = runCLI(t, "verify", ref, "-c", s.CertFile, "--output", "json")
+	rep = jsonReport{}
+	if code != ExitVerifyFailed || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Signatures) != 2 || rep.Valid != 0 || rep.Verified {
+		t.Fatalf("none valid: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// Trusting another certificate: 3, class untrusted chain.
+	srv.Reset()
+	other := filepath.Join(corpusDir, "valid-walkthrough-openssl-cert", "trusted-0.pem")
+	code, out, _ = runCLI(t, "verify", ref, "-c", other, "--output", "json")
+	rep = jsonReport{}
+	if code != ExitVerifyFailed || json.Unmarshal([]byte(out), &rep) != nil || rep.Signatures[0].Class != "untrusted chain" {
+		t.Fatalf("untrusted: exit %d\n%s", code, out)
+	}
+
+	// An image without signatures: 4.
+	_, mb := srv.Do(t, http.MethodGet, "/v2/busybox/manifests/latest", "", nil)
+	srv.PushManifest(t, "busybox", "unsigned", "application/vnd.oci.image.manifest.v1+json", append(mb, ' '))
+	code, out, errOut = runCLI(t, "verify", srv.Host+"/busybox:unsigned", "-c", s.CertFile)
+	if code != ExitNotFound {
+		t.Fatalf("unsigned: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestPullSignatureWrongBytes: a registry serving wrong bytes for the
+// signature blob's digest gets nothing written.
+func TestPullSignatureWrongBytes(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), 200, http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("x"), int(s.Blob.Size))))
+	dir := filepath.Join(t.TempDir(), "sigs")
+	code, out, errOut := runCLI(t, "pull-signature", srv.Host+"/busybox:latest", "-o", dir)
+	if code == ExitOK {
+		t.Fatalf("exit 0\n%s\n%s", out, errOut)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 0 || strings.TrimSpace(out) != "" {
+		t.Fatalf("wrote %v, printed %q", ents, out)
+	}
+	if !strings.Contains(errOut, s.Artifact.Digest.String()) {
+		t.Fatalf("stderr does not name the artifact: %s", errOut)
+	}
+	srv.Reset()
+	code, out, errOut = runCLI(t, "pull-signature", srv.Host+"/busybox:latest", "-o", dir)
+	b, err := os.ReadFile(strings.TrimSpace(out))
+	if code != ExitOK || err != nil || !bytes.Equal(b, s.Token) {
+		t.Fatalf("control: exit %d %v\n%s", code, err, errOut)
+	}
+}
