@@ -60,6 +60,11 @@ type Options struct {
 	ResolveLinkDigests bool
 }
 
+// MaxGraphNodes bounds the nodes of one referrers graph, whatever the
+// depth: past it, discovery stops following referrers and marks the graph
+// truncated.
+const MaxGraphNodes = 10000
+
 // MaxLinkConfirmations bounds the HEAD requests one discovery spends
 // confirming links-API entry digests: the links API is not paginated, and
 // one request per entry would turn a 10,000-entry answer into 10,000 round
@@ -203,6 +208,12 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 			if n.Digest == "" || !n.DigestVerified {
 				continue
 			}
+			mu.Lock()
+			full := len(visited) > MaxGraphNodes
+			mu.Unlock()
+			if full {
+				break
+			}
 			eg.Go(func() error {
 				kids, _, err := d.level(ectx, n.Descriptor, nil, listing{max: d.opts.MaxReferrers})
 				if err != nil {
@@ -211,6 +222,16 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 				mu.Lock()
 				defer mu.Unlock()
 				for _, k := range kids {
+					if len(visited) > MaxGraphNodes {
+						// A registry inventing fresh referrers at every
+						// level would otherwise grow the graph (and the
+						// requests) geometrically.
+						d.mu.Lock()
+						d.truncated = true
+						d.mu.Unlock()
+						d.warn(fmt.Sprintf("the referrers graph has more than %d nodes; not followed further", MaxGraphNodes))
+						break
+					}
 					if visited[k.Digest] {
 						d.warn(fmt.Sprintf("referrer %s appears more than once in the graph (a cycle or a shared referrer); shown once", k.Digest))
 						continue

@@ -238,3 +238,52 @@ func TestFaultLinksHuge(t *testing.T) {
 }
 
 var specsV2 = specs.Versioned{SchemaVersion: 2}
+
+// TestFaultExplodingGraph: a registry inventing 120 fresh referrers for
+// every node: the graph stops at MaxGraphNodes, marked truncated, and the
+// requests stay proportional to the nodes kept.
+func TestFaultExplodingGraph(t *testing.T) {
+	srv := faultreg.New(t)
+	srv.Seed(t, "busybox")
+	srv.Use(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/_ext/") {
+			w.WriteHeader(404)
+			return true
+		}
+		i := strings.Index(r.URL.Path, "/referrers/")
+		if i < 0 {
+			return false
+		}
+		parent := r.URL.Path[i+len("/referrers/"):]
+		es := make([]ocispec.Descriptor, 120)
+		for j := range es {
+			es[j] = entry(digest.FromString(parent + fmt.Sprint(j)))
+		}
+		w.Header().Set("Content-Type", ocispec.MediaTypeImageIndex)
+		w.Write(index(es...))
+		return true
+	})
+	d := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{Depth: 4})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	g, err := d.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := 0
+	var walk func([]*discover.Node)
+	walk = func(ns []*discover.Node) {
+		for _, n := range ns {
+			nodes++
+			walk(n.Referrers)
+		}
+	}
+	walk(g.Referrers)
+	if !g.Truncated || nodes > discover.MaxGraphNodes+1 || nodes < 1000 {
+		t.Fatalf("truncated %v, %d nodes", g.Truncated, nodes)
+	}
+	if n := srv.Total(); n > int64(nodes)+50 {
+		t.Fatalf("%d requests for %d nodes", n, nodes)
+	}
+	t.Logf("%d nodes, %d requests", nodes, srv.Total())
+}
