@@ -182,7 +182,10 @@ func readSignatureFile(path string) ([]byte, string, error) {
 	if fi.Size() > 1<<20 {
 		return nil, "", fmt.Errorf("signature file %s is %d bytes, over the 1 MiB limit", path, fi.Size())
 	}
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadFileLimit(path, 1<<20) // bounded even for a pipe or device
+	if errors.Is(err, fsutil.ErrTooLarge) {
+		return nil, "", fmt.Errorf("signature file %s is over the 1 MiB limit", path)
+	}
 	if err != nil {
 		return nil, "", err
 	}

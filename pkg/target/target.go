@@ -17,6 +17,7 @@ import (
 
 	"github.com/signet-oci/signet/pkg/dockerarchive"
 	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/fsutil"
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
@@ -119,7 +120,10 @@ func ReadManifestFile(path string) (ocispec.Descriptor, []byte, error) {
 	if fi.Size() > manifest.MaxManifestSize {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s is %d bytes, over the %d-byte limit", path, fi.Size(), manifest.MaxManifestSize)
 	}
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadFileLimit(path, manifest.MaxManifestSize) // bounded even for a pipe or device
+	if errors.Is(err, fsutil.ErrTooLarge) {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s is over the %d-byte limit", path, manifest.MaxManifestSize)
+	}
 	if err != nil {
 		return ocispec.Descriptor{}, nil, err
 	}
