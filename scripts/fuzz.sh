@@ -21,6 +21,7 @@ targets=(
 	./pkg/registry:FuzzManifestPut
 	./pkg/discover:FuzzReferrersIndex
 	./pkg/artifact:FuzzParse
+	./pkg/manifest:FuzzManifest
 	./pkg/remote:FuzzDecodeLinks
 	./pkg/dockerarchive:FuzzOpen
 	./pkg/signature/jwt:FuzzStrictJSON
