@@ -282,3 +282,25 @@ func TestAttackSlowClients(t *testing.T) {
 	}
 	checkStorage(t, dir)
 }
+
+// TestAttackManifestDigestLie: a manifest pushed under a digest reference
+// that is not its digest is refused; nothing is stored under that digest.
+func TestAttackManifestDigestLie(t *testing.T) {
+	rg, base, dir := attackRegistry(t, Config{})
+	body := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
+	for _, lie := range []digest.Digest{digest.FromString("other"), digest.SHA512.FromString("other"), digest.SHA512.FromBytes(append(body, ' '))} {
+		resp, b := do(t, "PUT", base+"/v2/r/manifests/"+lie.String(), "application/vnd.oci.image.index.v1+json", body)
+		if resp.StatusCode != 400 {
+			t.Fatalf("PUT under %s: %s %s", lie, resp.Status, b)
+		}
+		if ok, _ := rg.store.hasManifest("r", lie); ok {
+			t.Fatalf("stored under %s", lie)
+		}
+	}
+	// by its true sha512 digest: accepted, served under it
+	d512 := digest.SHA512.FromBytes(body)
+	if resp, b := do(t, "PUT", base+"/v2/r/manifests/"+d512.String(), "application/vnd.oci.image.index.v1+json", body); resp.StatusCode != 201 {
+		t.Fatalf("PUT under its sha512: %s %s", resp.Status, b)
+	}
+	checkStorage(t, dir)
+}
