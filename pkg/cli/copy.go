@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	orasErrdef "oras.land/oras-go/v2/errdef"
 
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2"
@@ -87,6 +91,9 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 	}
 	desc, err := s.Resolve(ctx, srcSel)
 	if err != nil {
+		if errors.Is(err, orasErrdef.ErrNotFound) {
+			return errdef.NotFound(fmt.Errorf("%s: not found (check the path, repository and tag)", srcArg))
+		}
 		return fmt.Errorf("resolving %s: %w", srcArg, explainFor(src, err))
 	}
 	dstSel := dst.Tag
@@ -105,7 +112,8 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 	}
 	fmt.Fprintf(streams.Err, "Copied %s to %s\n", srcArg, dst.String())
 	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, map[string]any{"source": srcArg, "destination": dst.String(), "manifest": desc})
+		plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+		return writeJSON(streams.Out, map[string]any{"source": srcArg, "destination": dst.String(), "manifest": plain})
 	}
 	fmt.Fprintln(streams.Out, desc.Digest)
 	return nil

@@ -102,7 +102,7 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	case "table":
 		return discoverTable(streams.Out, g)
 	}
-	discoverTree(streams.Out, g)
+	discoverTree(streams.Out, ref.Repo(), g)
 	return nil
 }
 
@@ -134,8 +134,8 @@ func discoverJSON(g *discover.Graph) jsonGraph {
 	return jsonGraph{Reference: g.Reference, Subject: g.Subject, Mechanisms: g.Mechanisms, Referrers: conv(g.Referrers), Truncated: g.Truncated}
 }
 
-func discoverTree(w io.Writer, g *discover.Graph) {
-	fmt.Fprintf(w, "%s@%s\n", strings.SplitN(g.Reference, "@", 2)[0], g.Subject.Digest)
+func discoverTree(w io.Writer, repo string, g *discover.Graph) {
+	fmt.Fprintf(w, "%s@%s\n", repo, g.Subject.Digest)
 	var walk func(ns []*discover.Node, prefix string)
 	walk = func(ns []*discover.Node, prefix string) {
 		// group by artifact type, like oras discover

@@ -11,13 +11,12 @@ import (
 	"os"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/certgen"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/fsutil"
+	"github.com/signet-oci/signet/pkg/push"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/target"
@@ -155,7 +154,7 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	fp := hex.EncodeToString(sum[:])
 	fmt.Fprintf(streams.Err, "Wrote %s (private key, mode 0600) and %s (%s, valid until %s)\n", opts.KeyOut, opts.CertOut, cert.Subject, cert.NotAfter.UTC().Format("2006-01-02"))
 	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, map[string]any{"key": opts.KeyOut, "certificate": opts.CertOut, "subject": cert.Subject.String(), "sha256Fingerprint": fp, "notAfter": cert.NotAfter.UTC()})
+		return writeJSON(streams.Out, map[string]any{"key": opts.KeyOut, "certificate": opts.CertOut, "subject": cert.Subject.String(), "sha256Fingerprint": "sha256:" + fp, "notAfter": cert.NotAfter.UTC()})
 	}
 	fmt.Fprintln(streams.Out, "sha256:"+fp)
 	return nil
@@ -271,22 +270,9 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	if err != nil {
 		return err
 	}
-	sigDesc := ocispec.Descriptor{MediaType: artifact.BlobMediaType(format), Digest: digest.FromBytes(sig), Size: int64(len(sig))}
-	var b []byte
-	if opts.Format == "prototype" {
-		if format != "jwt" {
-			return errdef.Usage(fmt.Errorf("the prototype artifact format carries x509 JWT signatures only; %s is %s (use --artifact-format oci)", opts.Signature, format))
-		}
-		b, err = artifact.NewPrototype(sigDesc, subject).Marshal()
-	} else {
-		at := artifact.ArtifactTypeNotaryV2
-		if format != "jwt" {
-			at = artifact.ArtifactTypeNotation
-		}
-		b, err = artifact.MarshalOCI(artifact.NewOCI(at, sigDesc, subject, nil))
-	}
+	b, _, err := push.BuildArtifact(opts.Format, sig, format, subject, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", opts.Signature, err)
 	}
 	if opts.Out == "" {
 		_, err = streams.Out.Write(b)

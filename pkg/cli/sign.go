@@ -112,7 +112,7 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	if opts.MediaType != "" {
 		desc.MediaType = opts.MediaType
 	}
-	refs := opts.References
+	refs := append([]string{}, opts.References...)
 	if len(refs) == 0 && ref.Kind == reference.Registry {
 		refs = []string{ref.String()}
 	}

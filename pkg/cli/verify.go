@@ -145,7 +145,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 				return jerr
 			}
 		} else {
-			printReport(streams.Out, rep)
+			printReport(streams.Out, ref.Repo(), rep)
 		}
 	}
 	return err
@@ -189,14 +189,21 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 	return nil
 }
 
-func printReport(w io.Writer, rep *verify.Report) {
+func printReport(w io.Writer, repo string, rep *verify.Report) {
 	for _, v := range rep.Signatures {
 		where := strings.Join(v.Mechanisms, ",")
 		if v.Valid {
-			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", v.Artifact.Digest, v.Format, v.Signer, where)
+			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, where)
 		} else {
-			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", v.Artifact.Digest, v.Format, v.Reason, where)
+			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, v.Reason, where)
 		}
 	}
-	fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", strings.SplitN(rep.Reference, "@", 2)[0], rep.Subject.Digest, rep.Valid, len(rep.Signatures))
+	fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", repo, rep.Subject.Digest, rep.Valid, len(rep.Signatures))
+}
+
+func artifactDigest(v *verify.Verdict) string {
+	if v.Artifact == nil {
+		return "(file)"
+	}
+	return v.Artifact.Digest.String()
 }

@@ -103,6 +103,10 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 			return nil, fmt.Errorf("--artifact does not point at the signed manifest %s", req.Subject.Digest)
 		}
 	}
+	if (format == FormatAuto || format == "") && req.SignatureFormat != "jwt" {
+		// Notary Project envelopes travel only in OCI artifacts.
+		format = FormatOCI
+	}
 	if format == FormatAuto || format == "" {
 		// One probe: does the registry serve the prototype links API?
 		if _, err := client.Links(ctx, req.Ref, req.Subject.Digest.String(), artifact.ArtifactTypeNotaryV2); err == nil {
@@ -142,21 +146,8 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 		if format == FormatOCI {
 			mediaType = ocispec.MediaTypeImageManifest
 		}
-	case format == FormatPrototype:
-		manifestBytes, err = artifact.NewPrototype(sigDesc, req.Subject).Marshal()
-		mediaType = artifact.MediaTypeArtifactManifest
 	default:
-		artifactType := artifact.ArtifactTypeNotaryV2
-		annotations := req.Annotations
-		if req.SignatureFormat != "jwt" {
-			artifactType = artifact.ArtifactTypeNotation
-			annotations, err = notationAnnotations(req)
-			if err != nil {
-				return nil, err
-			}
-		}
-		manifestBytes, err = artifact.MarshalOCI(artifact.NewOCI(artifactType, sigDesc, req.Subject, annotations))
-		mediaType = ocispec.MediaTypeImageManifest
+		manifestBytes, mediaType, err = BuildArtifact(format, req.Signature, req.SignatureFormat, req.Subject, req.Annotations)
 	}
 	if err != nil {
 		return nil, err
@@ -195,15 +186,43 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	return res, nil
 }
 
-// notationAnnotations returns req.Annotations plus what notation puts on a
-// signature manifest: the chain thumbprints (required by Notary Project
-// verifiers) and org.opencontainers.image.created, the signing time.
-func notationAnnotations(req Request) (map[string]string, error) {
-	a, err := notation.ManifestAnnotations(req.Signature, req.SignatureFormat)
-	if err != nil {
-		return nil, fmt.Errorf("reading the %s signature for its manifest annotations: %w", req.SignatureFormat, err)
+// BuildArtifact builds the artifact manifest for a signature envelope of
+// sigFormat (jwt, jws, cose) over subject, in the given artifact format
+// (prototype or oci), and returns its bytes and media type. The OCI form of
+// a Notary Project envelope carries what notation puts on a signature
+// manifest. `signet generate artifact` and push-signature both use it, so
+// the artifact a user builds is the one signet would push.
+func BuildArtifact(format string, envelope []byte, sigFormat string, subject ocispec.Descriptor, annotations map[string]string) ([]byte, string, error) {
+	sigDesc := ocispec.Descriptor{MediaType: artifact.BlobMediaType(sigFormat), Digest: digest.FromBytes(envelope), Size: int64(len(envelope))}
+	if format == FormatPrototype {
+		if sigFormat != "jwt" {
+			return nil, "", errdef.Usage(fmt.Errorf("the prototype artifact format carries x509 JWT signatures only; use --artifact-format oci for %s", sigFormat))
+		}
+		b, err := artifact.NewPrototype(sigDesc, subject).Marshal()
+		return b, artifact.MediaTypeArtifactManifest, err
 	}
-	for k, v := range req.Annotations {
+	artifactType := artifact.ArtifactTypeNotaryV2
+	if sigFormat != "jwt" {
+		artifactType = artifact.ArtifactTypeNotation
+		var err error
+		annotations, err = notationAnnotations(envelope, sigFormat, annotations)
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	b, err := artifact.MarshalOCI(artifact.NewOCI(artifactType, sigDesc, subject, annotations))
+	return b, ocispec.MediaTypeImageManifest, err
+}
+
+// notationAnnotations returns extra plus what notation puts on a signature
+// manifest: the chain thumbprints (required by Notary Project verifiers)
+// and org.opencontainers.image.created, the signing time.
+func notationAnnotations(envelope []byte, sigFormat string, extra map[string]string) (map[string]string, error) {
+	a, err := notation.ManifestAnnotations(envelope, sigFormat)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s signature for its manifest annotations: %w", sigFormat, err)
+	}
+	for k, v := range extra {
 		if _, set := a[k]; !set {
 			a[k] = v
 		}

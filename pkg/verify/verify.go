@@ -55,12 +55,12 @@ type Options struct {
 
 // Verdict is the outcome for one signature.
 type Verdict struct {
-	Artifact       ocispec.Descriptor `json:"artifact"`
-	DigestVerified bool               `json:"artifactDigestVerified"`
-	Mechanisms     []string           `json:"foundBy"`
-	Format         string             `json:"signatureFormat,omitempty"`
-	Signature      ocispec.Descriptor `json:"signature,omitempty"`
-	Valid          bool               `json:"valid"`
+	Artifact       *ocispec.Descriptor `json:"artifact,omitempty"`
+	DigestVerified bool                `json:"artifactDigestVerified"`
+	Mechanisms     []string            `json:"foundBy"`
+	Format         string              `json:"signatureFormat,omitempty"`
+	Signature      *ocispec.Descriptor `json:"signature,omitempty"`
+	Valid          bool                `json:"valid"`
 	// Reason says why the signature is not valid.
 	Reason string `json:"reason,omitempty"`
 	// Class is a stable name for the failure (docs/exit-codes.md).
@@ -96,7 +96,7 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Reference: ref.Raw, Subject: subject}
+	rep := &Report{Reference: ref.Raw, Subject: subject, Signatures: []*Verdict{}}
 	if opts.Scope == "" {
 		opts.Scope = ref.Repo()
 	}
@@ -106,10 +106,12 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 		return rep, err
 	}
 	for _, f := range found {
-		v := &Verdict{Artifact: f.Artifact, DigestVerified: f.DigestVerified, Mechanisms: f.Mechanisms}
+		artifactDesc := f.Artifact
+		v := &Verdict{Artifact: &artifactDesc, DigestVerified: f.DigestVerified, Mechanisms: f.Mechanisms}
 		if f.Signature != nil {
+			blob := f.Signature.Blob
 			v.Format = f.Signature.Format
-			v.Signature = f.Signature.Blob
+			v.Signature = &blob
 		}
 		if f.Err != nil {
 			v.Reason, v.Class = f.Err.Error(), "fetch"
