@@ -63,7 +63,7 @@ type Options struct {
 // MaxGraphNodes bounds the nodes of one referrers graph, whatever the
 // depth: past it, discovery stops following referrers and marks the graph
 // truncated.
-const MaxGraphNodes = 10000
+const MaxGraphNodes = 50000
 
 // MaxLinkConfirmations bounds the HEAD requests one discovery spends
 // confirming links-API entry digests: the links API is not paginated, and
@@ -212,6 +212,10 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 			full := len(visited) > MaxGraphNodes
 			mu.Unlock()
 			if full {
+				d.mu.Lock()
+				d.truncated = true
+				d.mu.Unlock()
+				d.warn(fmt.Sprintf("the referrers graph has more than %d nodes; not followed further", MaxGraphNodes))
 				break
 			}
 			eg.Go(func() error {
