@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -98,12 +101,11 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	}
 	switch opts.output.Format {
 	case "json":
-		return writeJSON(streams.Out, discoverJSON(g))
+		return writeDiscoverJSON(streams.Out, g)
 	case "table":
 		return discoverTable(streams.Out, g)
 	}
-	discoverTree(streams.Out, ref.Repo(), g)
-	return nil
+	return discoverTree(streams.Out, ref.Repo(), g)
 }
 
 type jsonReferrer struct {
@@ -114,27 +116,72 @@ type jsonReferrer struct {
 	Referrers      []jsonReferrer      `json:"referrers"`
 }
 
-type jsonGraph struct {
-	Reference  string             `json:"reference"`
-	Subject    ocispec.Descriptor `json:"subject"`
-	Mechanisms map[string]string  `json:"mechanisms"`
-	Referrers  []jsonReferrer     `json:"referrers"`
-	Truncated  bool               `json:"truncated"`
-}
-
-func discoverJSON(g *discover.Graph) jsonGraph {
-	var conv func(ns []*discover.Node) []jsonReferrer
-	conv = func(ns []*discover.Node) []jsonReferrer {
-		out := make([]jsonReferrer, 0, len(ns))
-		for _, n := range ns {
-			out = append(out, jsonReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: conv(n.Referrers)})
-		}
-		return out
+func toJSONReferrer(n *discover.Node) jsonReferrer {
+	kids := make([]jsonReferrer, 0, len(n.Referrers))
+	for _, k := range n.Referrers {
+		kids = append(kids, toJSONReferrer(k))
 	}
-	return jsonGraph{Reference: g.Reference, Subject: g.Subject, Mechanisms: g.Mechanisms, Referrers: conv(g.Referrers), Truncated: g.Truncated}
+	return jsonReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: kids}
 }
 
-func discoverTree(w io.Writer, repo string, g *discover.Graph) {
+// writeDiscoverJSON streams the graph as JSON (docs/schemas/discover.json),
+// one top-level referrer at a time, so that memory does not grow with a
+// second copy of a graph of thousands of referrers. Each top-level referrer
+// (with its own referrers) is one compact line: easy to grep, and cheap to
+// write for 10,000 of them.
+func writeDiscoverJSON(w io.Writer, g *discover.Graph) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	field := func(name string, v any, last bool) error {
+		b, err := marshalIndent(v, "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(bw, "  %q: %s", name, b)
+		if !last {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		return nil
+	}
+	bw.WriteString("{\n")
+	if err := field("reference", g.Reference, false); err != nil {
+		return err
+	}
+	if err := field("subject", g.Subject, false); err != nil {
+		return err
+	}
+	if err := field("mechanisms", g.Mechanisms, false); err != nil {
+		return err
+	}
+	if err := field("truncated", g.Truncated, false); err != nil {
+		return err
+	}
+	if len(g.Referrers) == 0 {
+		bw.WriteString("  \"referrers\": []\n}\n")
+		return bw.Flush()
+	}
+	bw.WriteString("  \"referrers\": [\n")
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
+	for i, n := range g.Referrers {
+		line.Reset()
+		if err := enc.Encode(toJSONReferrer(n)); err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
+		if i < len(g.Referrers)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("  ]\n}\n")
+	return bw.Flush()
+}
+
+func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
+	w := bufio.NewWriterSize(out, 64<<10)
 	fmt.Fprintf(w, "%s@%s\n", repo, g.Subject.Digest)
 	var walk func(ns []*discover.Node, prefix string)
 	walk = func(ns []*discover.Node, prefix string) {
@@ -178,6 +225,7 @@ func discoverTree(w io.Writer, repo string, g *discover.Graph) {
 		}
 	}
 	walk(g.Referrers, "")
+	return w.Flush()
 }
 
 func discoverTable(w io.Writer, g *discover.Graph) error {
