@@ -324,6 +324,11 @@ func (rg *Registry) rangeError(w http.ResponseWriter, r *http.Request, s *upload
 	return newErr(http.StatusRequestedRangeNotSatisfiable, codeBlobUploadInvalid, msg)
 }
 
+// copyBuffers hold the 1 MiB buffers uploads stream through: large enough
+// that a blob costs few write and hash calls, bounded by the number of
+// uploads in flight.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
 // appendBody streams the request body onto the session's data, keeping the
 // running sha256. On a failed read the data is cut back to what it was, so
 // the session stays consistent with what the client saw acknowledged.
@@ -337,7 +342,9 @@ func (rg *Registry) appendBody(s *uploadSession, body io.Reader) error {
 	if s.sha256 != nil {
 		dst = io.MultiWriter(s.file, s.sha256)
 	}
-	n, err := io.Copy(dst, io.LimitReader(body, limit+1))
+	buf := copyBuffers.Get().(*[]byte)
+	n, err := io.CopyBuffer(dst, io.LimitReader(body, limit+1), *buf)
+	copyBuffers.Put(buf)
 	if err == nil && n > limit {
 		err = newErr(http.StatusRequestEntityTooLarge, codeSizeInvalid, "blob exceeds the registry's size limit")
 	}
