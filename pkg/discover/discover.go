@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
 )
@@ -472,7 +472,7 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 				d.warn(fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest))
 				continue
 			}
-			if !validDigest(r.Digest) {
+			if !manifest.ValidDigest(r.Digest) {
 				d.warn(fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest))
 				continue
 			}
@@ -661,32 +661,4 @@ func (d *Discoverer) resolveLinkDigests(ctx context.Context, nodes []*Node) {
 		})
 	}
 	_ = eg.Wait()
-}
-
-// validDigest is digest.Validate for the algorithms registries use, without
-// its regular expressions: listings of thousands of referrers check every
-// entry.
-func validDigest(d digest.Digest) bool {
-	alg, hex, ok := strings.Cut(string(d), ":")
-	if !ok {
-		return false
-	}
-	switch alg {
-	case "sha256":
-		if len(hex) != 64 {
-			return false
-		}
-	case "sha512":
-		if len(hex) != 128 {
-			return false
-		}
-	default:
-		return false
-	}
-	for i := 0; i < len(hex); i++ {
-		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -170,4 +171,32 @@ func Fetch(ctx context.Context, f content.Fetcher, desc ocispec.Descriptor) ([]b
 		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
 	return b, nil
+}
+
+// ValidDigest is digest.Validate for the algorithms registries use, without
+// its regular expressions: listings of thousands of referrers check every
+// entry.
+func ValidDigest(d digest.Digest) bool {
+	alg, hex, ok := strings.Cut(string(d), ":")
+	if !ok {
+		return false
+	}
+	switch alg {
+	case "sha256":
+		if len(hex) != 64 {
+			return false
+		}
+	case "sha512":
+		if len(hex) != 128 {
+			return false
+		}
+	default:
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/signature"
 )
 
@@ -44,8 +45,8 @@ func Sign(desc ocispec.Descriptor, opts SignOptions) ([]byte, error) {
 	if opts.Signer == nil {
 		return nil, sErr(InvalidInput, "no signing key given")
 	}
-	if err := desc.Digest.Validate(); err != nil {
-		return nil, sErr(InvalidInput, "invalid manifest digest %q: %v", desc.Digest, err)
+	if !manifest.ValidDigest(desc.Digest) {
+		return nil, sErr(InvalidInput, "invalid manifest digest %q: want sha256:<64 hex> or sha512:<128 hex>", desc.Digest)
 	}
 	if desc.Size < 0 {
 		return nil, sErr(InvalidInput, "invalid manifest size %d", desc.Size)

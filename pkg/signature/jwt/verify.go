@@ -128,7 +128,7 @@ func Verify(token []byte, subject ocispec.Descriptor, opts VerifyOptions) (*Resu
 		return nil, vErr(SubjectMismatch, "signed size %d differs from the manifest's %d", c.Size, subject.Size)
 	}
 
-	res := &Result{Header: *p.header, Claims: *c, Chain: chain}
+	res := &Result{Header: p.header.clone(), Claims: *c, Chain: chain}
 	if c.IssuedAt != 0 {
 		res.SignedAt = time.Unix(c.IssuedAt, 0)
 	}
@@ -143,7 +143,8 @@ func Parse(token []byte) (*Header, *Claims, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return p.header, p.claims, nil
+	h := p.header.clone()
+	return &h, p.claims, nil
 }
 
 type parsed struct {
@@ -164,7 +165,7 @@ func parse(token []byte) (*parsed, error) {
 	if first < 0 || second < 0 || bytes.IndexByte(token[second+1:], '.') >= 0 {
 		return nil, vErr(Malformed, "not a compact JWS: expected exactly three '.'-separated segments")
 	}
-	hdrJSON, err := decodeSegment(token[:first], "header")
+	h, err := cache.header(token[:first])
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +176,6 @@ func parse(token []byte) (*parsed, error) {
 	sig, err := decodeSegment(token[second+1:], "signature")
 	if err != nil {
 		return nil, err
-	}
-	h, err := decodeHeader(hdrJSON)
-	if err != nil {
-		return nil, vErr(Malformed, "header: %v", err)
 	}
 	c, err := decodeClaims(claimsJSON)
 	if err != nil {
@@ -215,22 +212,30 @@ func decodeX5C(x5c []string, trusted []*x509.Certificate) (*x509.Certificate, []
 	}
 	certs := make([]*x509.Certificate, len(x5c))
 	for i, s := range x5c {
-		if strings.ContainsAny(s, "\r\n") {
-			return nil, nil, vErr(Malformed, "x5c[%d] is not standard base64", i)
-		}
-		der, err := base64.StdEncoding.Strict().DecodeString(s)
+		c, err := cache.cert(s, func() (*x509.Certificate, error) {
+			if strings.ContainsAny(s, "\r\n") {
+				return nil, vErr(Malformed, "x5c[%d] is not standard base64", i)
+			}
+			der, err := base64.StdEncoding.Strict().DecodeString(s)
+			if err != nil {
+				return nil, vErr(Malformed, "x5c[%d] is not standard base64", i)
+			}
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, vErr(Malformed, "x5c[%d] is not a DER certificate: %v", i, err)
+			}
+			return c, nil
+		})
 		if err != nil {
-			return nil, nil, vErr(Malformed, "x5c[%d] is not standard base64", i)
+			return nil, nil, err
 		}
+		certs[i] = c
+		// Prefer the trusted certificate's own value, so that the trust
+		// check below is a pointer comparison.
 		for _, t := range trusted {
-			if bytes.Equal(t.Raw, der) {
+			if bytes.Equal(t.Raw, c.Raw) {
 				certs[i] = t
 				break
-			}
-		}
-		if certs[i] == nil {
-			if certs[i], err = x509.ParseCertificate(der); err != nil {
-				return nil, nil, vErr(Malformed, "x5c[%d] is not a DER certificate: %v", i, err)
 			}
 		}
 	}
