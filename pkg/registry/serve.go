@@ -77,7 +77,11 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	go func() { errc <- srv.Serve(ln) }()
 	url := scheme + "://" + ln.Addr().String()
 	if opts.Logger != nil {
-		opts.Logger.Info("registry listening", "url", url, "root", opts.Root)
+		storage := "memory (lost on exit)"
+		if opts.Root != "" {
+			storage = opts.Root
+		}
+		opts.Logger.Info("registry listening", "url", url, "storage", storage, "auth", opts.HtpasswdFile != "")
 	}
 	if opts.Ready != nil {
 		opts.Ready(url)
@@ -86,6 +90,9 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	case err := <-errc:
 		return fmt.Errorf("registry: %w", err)
 	case <-ctx.Done():
+	}
+	if opts.Logger != nil {
+		opts.Logger.Info("registry shutting down", "url", url)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
