@@ -47,9 +47,15 @@ work=$(mktemp -d)
 DISTRIBUTION_PID=""
 EMBEDDED_PID=""
 cleanup() {
-	[[ -n "$DISTRIBUTION_PID" ]] && kill "$DISTRIBUTION_PID" 2>/dev/null && wait "$DISTRIBUTION_PID" 2>/dev/null
-	[[ -n "$EMBEDDED_PID" ]] && kill "$EMBEDDED_PID" 2>/dev/null && wait "$EMBEDDED_PID" 2>/dev/null
+	local rc=$?
+	for pid in "$DISTRIBUTION_PID" "$EMBEDDED_PID"; do
+		if [[ -n "$pid" ]]; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
+	exit "$rc"
 }
 trap cleanup EXIT
 go build -o "$work/benchtool" ./internal/benchtool
@@ -171,7 +177,7 @@ echo
 # --- discover at scale -------------------------------------------------------
 echo "## discover at 100, 1,000 and 10,000 referrers"
 echo
-echo "The subject's referrers are artifacts of one non-signature type, pushed by internal/benchtool (concurrently; on distribution the sha256-<hex> index is then written once). Default settings (signet: depth 8; oras: all levels), then --depth 1."
+echo "The subject's referrers are artifacts of one non-signature type, pushed by internal/benchtool (concurrently; on distribution the sha256-<hex> index is then written once). Default settings (signet: up to 8 levels while a level costs at most 1,000 requests; oras: all levels), signet --depth 8 (every level, like oras's default), then --depth 1."
 echo
 echo "| registry | referrers | command | time (s) | peak RSS (MiB) | requests | oras / signet time |"
 echo "|---|---:|---|---:|---:|---:|---:|"
@@ -188,8 +194,11 @@ for r in embedded distribution; do
 		measure "$RUNS" "$SIGNET" discover --debug --output json "$ref"
 		st=$MED sr=$RSS sq=$REQ
 		measure "$oruns" "$ORAS" discover --plain-http --debug --format json "$ref"
+		ot=$MED or=$RSS oq=$REQ
+		measure "$RUNS" "$SIGNET" discover --debug --depth 8 --output json "$ref"
 		echo "| $r | $n | signet discover | $(fmt "$st") | $sr | $sq | |"
-		echo "| $r | $n | oras discover | $(fmt "$MED") | $RSS | $REQ | $(ratio "$MED" "$st") |"
+		echo "| $r | $n | signet discover --depth 8 | $(fmt "$MED") | $RSS | $REQ | |"
+		echo "| $r | $n | oras discover | $(fmt "$ot") | $or | $oq | $(ratio "$ot" "$st") (--depth 8: $(ratio "$ot" "$MED")) |"
 		measure "$RUNS" "$SIGNET" discover --debug --depth 1 --output json "$ref"
 		st=$MED sr=$RSS sq=$REQ
 		measure "$RUNS" "$ORAS" discover --plain-http --debug --depth 1 --format json "$ref"

@@ -38,7 +38,13 @@ signet asks every mechanism the registry supports — the prototype links API,
 the OCI 1.1 referrers API, and on registries without that API the
 sha256-<hex> tag fallback — merges the answers by digest and shows which
 mechanism found each referrer. Referrers of referrers are followed up to
---depth levels (default and maximum 8; 1 lists the direct referrers only).
+--depth levels (1 to 8; 1 lists the direct referrers only). By default signet
+follows up to 8 levels while a level costs at most 1,000 requests: a subject
+with thousands of referrers gets its direct referrers, a warning, and
+"truncated": true, instead of one request per referrer against a registry
+that may rate-limit; --depth 8 follows every level whatever it costs. On
+registries without the referrers API, one tag listing tells which referrers
+have referrers of their own, so deeper levels cost only what they hold.
 
 The links API does not give an artifact's digest; signet computes it from
 the entry and confirms it with the registry (one HEAD per entry, for at most
@@ -62,7 +68,7 @@ error (use 'signet verify' to require a signature).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "list only referrers of this artifact type")
-	f.IntVar(&opts.Depth, "depth", discover.DefaultMaxDepth, "levels of referrers to follow (1 to 8)")
+	f.IntVar(&opts.Depth, "depth", 0, "levels of referrers to follow, 1 to 8 (default: up to 8 while a level costs at most 1,000 requests)")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per subject")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "tree", "tree", "table", "json")
@@ -73,8 +79,8 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	if err := opts.output.validate(); err != nil {
 		return err
 	}
-	if opts.Depth < 1 {
-		return errdef.Usage(fmt.Errorf("--depth %d: give 1 or more", opts.Depth))
+	if opts.Depth < 0 || (opts.Depth == 0 && cmd.Flags().Changed("depth")) {
+		return errdef.Usage(fmt.Errorf("--depth %d: give 1 to %d", opts.Depth, discover.DefaultMaxDepth))
 	}
 	ref, err := reference.Parse(refArg)
 	if err != nil {

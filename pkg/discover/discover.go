@@ -37,7 +37,10 @@ const (
 
 // Defaults for the bounds.
 const (
-	DefaultMaxDepth     = 8
+	DefaultMaxDepth = 8
+	// DefaultLevelBudget is how many requests a level of referrers of
+	// referrers may cost when the depth is automatic (Options.Depth 0).
+	DefaultLevelBudget  = 1000
 	DefaultMaxReferrers = 10000
 	DefaultConcurrency  = 16
 )
@@ -46,9 +49,13 @@ const (
 type Options struct {
 	// ArtifactType keeps only referrers of this type (at every level).
 	ArtifactType string
-	// Depth is how many levels to follow (1: the subject's referrers only;
-	// 0: DefaultMaxDepth).
+	// Depth is how many levels to follow (1: the subject's referrers only).
+	// 0 is automatic: up to DefaultMaxDepth levels, following a level only
+	// while it costs at most LevelBudget requests.
 	Depth int
+	// LevelBudget bounds the requests a deeper level may cost when Depth is
+	// 0 (0: DefaultLevelBudget). An explicit Depth follows every level.
+	LevelBudget int
 	// MaxReferrers bounds the referrers taken per subject (0: default).
 	MaxReferrers int
 	// Concurrency bounds parallel requests for deeper levels (0: default).
@@ -136,11 +143,16 @@ type Discoverer struct {
 
 // New prepares a discovery in ref's repository.
 func New(client *remote.Client, ref reference.Reference, opts Options) (*Discoverer, error) {
-	if opts.Depth <= 0 || opts.Depth > DefaultMaxDepth {
-		if opts.Depth > DefaultMaxDepth {
-			return nil, errdef.Usage(fmt.Errorf("--depth %d is over the maximum of %d", opts.Depth, DefaultMaxDepth))
-		}
+	if opts.Depth > DefaultMaxDepth {
+		return nil, errdef.Usage(fmt.Errorf("--depth %d is over the maximum of %d", opts.Depth, DefaultMaxDepth))
+	}
+	if opts.Depth <= 0 {
 		opts.Depth = DefaultMaxDepth
+		if opts.LevelBudget <= 0 {
+			opts.LevelBudget = DefaultLevelBudget
+		}
+	} else {
+		opts.LevelBudget = 0
 	}
 	if opts.MaxReferrers <= 0 {
 		opts.MaxReferrers = DefaultMaxReferrers
@@ -201,6 +213,15 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 	frontier := top
 	for depth := 2; depth <= d.opts.Depth && len(frontier) > 0; depth++ {
 		d.maybeListTags(ctx, len(frontier))
+		if b := d.opts.LevelBudget; b > 0 {
+			if cost := d.levelCost(frontier); cost > b {
+				d.mu.Lock()
+				d.truncated = true
+				d.mu.Unlock()
+				d.warn(fmt.Sprintf("the %d referrers at depth %d were not searched for referrers of their own: that takes about %d requests, over the %d a level may cost by default; pass --depth %d to follow them", len(frontier), depth-1, cost, b, DefaultMaxDepth))
+				break
+			}
+		}
 		var next []*Node
 		var mu sync.Mutex
 		eg, ectx := errgroup.WithContext(ctx)
@@ -411,6 +432,29 @@ func (d *Discoverer) setState(state *int, v int) {
 	d.mu.Lock()
 	*state = v
 	d.mu.Unlock()
+}
+
+// levelCost is the number of requests listing the referrers of every node
+// of frontier would send: one per mechanism the registry supports, and on
+// the tag fallback only for nodes that have a referrers tag (when the tags
+// were listed).
+func (d *Discoverer) levelCost(frontier []*Node) int {
+	d.mu.Lock()
+	links, api := d.linksState, d.apiState
+	d.mu.Unlock()
+	cost := 0
+	for _, n := range frontier {
+		if n.Digest == "" || !n.DigestVerified {
+			continue
+		}
+		if links >= 0 {
+			cost++
+		}
+		if api >= 0 || d.hasFallbackTag(n.Descriptor) {
+			cost++
+		}
+	}
+	return cost
 }
 
 // hasFallbackTag reports whether subject may have a sha256-<hex> referrers

@@ -287,3 +287,59 @@ func TestFaultExplodingGraph(t *testing.T) {
 	}
 	t.Logf("%d nodes, %d requests", nodes, srv.Total())
 }
+
+// TestLevelBudget: with the automatic depth a level of referrers of
+// referrers is followed only while it costs at most LevelBudget requests;
+// past it the graph is marked truncated with a warning that names --depth,
+// and no request is spent on that level. An explicit depth follows it.
+func TestLevelBudget(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	graph := map[digest.Digest][]digest.Digest{}
+	var kids []digest.Digest
+	for i := range 6 {
+		k := digest.FromString(fmt.Sprint("kid", i))
+		kids = append(kids, k)
+		graph[k] = []digest.Digest{digest.FromString(fmt.Sprint("grandkid", i))}
+	}
+	graph[s.Subject.Digest] = kids
+	srv.Use(referrersGraph(graph))
+	listed := func() int {
+		n := 0
+		for _, k := range kids {
+			n += srv.Count(http.MethodGet, "/v2/busybox/referrers/"+k.String())
+		}
+		return n
+	}
+
+	g, err := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{LevelBudget: 5}).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Truncated || len(g.Referrers) != 6 || len(g.Referrers[0].Referrers) != 0 {
+		t.Fatalf("over budget: truncated=%v, %d referrers, first has %d", g.Truncated, len(g.Referrers), len(g.Referrers[0].Referrers))
+	}
+	if !strings.Contains(strings.Join(g.Warnings, "\n"), "--depth 8") {
+		t.Errorf("no warning naming --depth: %q", g.Warnings)
+	}
+	if n := listed(); n != 0 {
+		t.Errorf("%d requests spent on the level that was not followed", n)
+	}
+
+	g, err = newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{LevelBudget: 6}).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Truncated || len(g.Referrers[0].Referrers) != 1 {
+		t.Fatalf("within budget: truncated=%v, first has %d referrers", g.Truncated, len(g.Referrers[0].Referrers))
+	}
+
+	before := listed()
+	g, err = newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{Depth: 8, LevelBudget: 1}).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Truncated || len(g.Referrers[5].Referrers) != 1 || listed()-before != 6 {
+		t.Fatalf("explicit depth: truncated=%v, last has %d referrers, %d listings", g.Truncated, len(g.Referrers[5].Referrers), listed()-before)
+	}
+}
