@@ -34,25 +34,33 @@ func layoutRef(t *testing.T) string {
 	return "oci-layout:" + p + ":latest"
 }
 
-// TestRegistryAccessErrors checks the one-line errors of issue 4: wrong
-// password, missing credentials, an untrusted TLS certificate, plain HTTP
-// against a TLS server and TLS against a plain one; each names the registry
-// and the fix. Against the embedded registry with --htpasswd and TLS.
-func TestRegistryAccessErrors(t *testing.T) {
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+// authRegistry is an embedded registry that takes user with password only
+// (an htpasswd file with a bcrypt entry, as `registry serve --htpasswd`).
+func authRegistry(t *testing.T, user, password string) *registry.Registry {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	reg, err := registry.New(registry.Config{Memory: true, HtpasswdFile: htpasswd})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(reg)
+	t.Cleanup(func() { reg.Close() })
+	return reg
+}
+
+// TestRegistryAccessErrors checks the one-line errors of issue 4: wrong
+// password, missing credentials, an untrusted TLS certificate, plain HTTP
+// against a TLS server and TLS against a plain one; each names the registry
+// and the fix. Against the embedded registry with --htpasswd and TLS.
+func TestRegistryAccessErrors(t *testing.T) {
+	dir := t.TempDir()
+	srv := httptest.NewUnstartedServer(authRegistry(t, "alice", "s3cret"))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failures below are expected
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -116,20 +124,7 @@ func TestRegistryAccessErrors(t *testing.T) {
 // TestDebugRedactsSecrets: --debug traces every request but never the
 // password, the Authorization header's value or the upload state token.
 func TestDebugRedactsSecrets(t *testing.T) {
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Memory: true, HtpasswdFile: htpasswd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(reg)
+	srv := httptest.NewServer(authRegistry(t, "alice", "s3cret-pw"))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	code, _, stderr := signetRun("s3cret-pw\n", "copy", layoutRef(t), host+"/busybox:latest", "-u", "alice", "--password-stdin", "--debug")
