@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"sync"
 )
 
@@ -76,4 +77,61 @@ func (h *Header) clone() Header {
 	c := *h
 	c.X5C = append([]string(nil), h.X5C...)
 	return c
+}
+
+// headerEncodings memoises the base64url header segment of a signer (its
+// alg and x5c chain, or kid): a program signing many manifests with one key
+// encodes its certificates once. Keyed by the certificates' identity and
+// checked against their bytes.
+type headerEncodings struct {
+	mu sync.Mutex
+	m  map[headerKey]headerEntry
+}
+
+type headerKey struct {
+	alg   string
+	kid   string
+	first *x509.Certificate
+	n     int
+}
+
+type headerEntry struct {
+	certs   []*x509.Certificate
+	encoded []byte
+}
+
+var headers = headerEncodings{m: map[headerKey]headerEntry{}}
+
+func (h *headerEncodings) encoded(alg string, certs []*x509.Certificate, kid string) []byte {
+	k := headerKey{alg: alg, kid: kid, n: len(certs)}
+	if len(certs) > 0 {
+		k.first = certs[0]
+	}
+	h.mu.Lock()
+	e, ok := h.m[k]
+	h.mu.Unlock()
+	if ok && sameCerts(e.certs, certs) {
+		return e.encoded
+	}
+	raw := appendHeader(make([]byte, 0, 128), alg, certs, kid)
+	enc := base64.RawURLEncoding.AppendEncode(nil, raw)
+	h.mu.Lock()
+	if len(h.m) >= decodeCacheSize {
+		clear(h.m)
+	}
+	h.m[k] = headerEntry{certs: append([]*x509.Certificate(nil), certs...), encoded: enc}
+	h.mu.Unlock()
+	return enc
+}
+
+func sameCerts(a, b []*x509.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
 }

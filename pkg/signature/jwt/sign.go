@@ -106,17 +106,15 @@ func Sign(desc ocispec.Descriptor, opts SignOptions) ([]byte, error) {
 		claims.Expiry = now.Add(opts.Expiry).Unix()
 	}
 
-	buf := make([]byte, 0, 128)
-	buf = appendHeader(buf, alg.name, opts.Certificates, kid)
-	hdrLen := len(buf)
-	buf = appendClaims(buf, &claims)
+	claimsJSON := appendClaims(make([]byte, 0, 256), &claims)
 
 	// Encode header and claims into the token, then sign "header.claims".
 	enc := base64.RawURLEncoding
-	token := make([]byte, 0, enc.EncodedLen(len(buf))+2+enc.EncodedLen(2*132+16))
-	token = enc.AppendEncode(token, buf[:hdrLen])
+	header := headers.encoded(alg.name, opts.Certificates, kid)
+	token := make([]byte, 0, len(header)+1+enc.EncodedLen(len(claimsJSON))+1+enc.EncodedLen(2*132+16))
+	token = append(token, header...)
 	token = append(token, '.')
-	token = enc.AppendEncode(token, buf[hdrLen:])
+	token = enc.AppendEncode(token, claimsJSON)
 
 	sig, err := signInput(opts.Signer, alg, token)
 	if err != nil {
