@@ -263,7 +263,7 @@ func TestAttackSlowClients(t *testing.T) {
 		if resp.StatusCode != 200 || !bytes.Equal(body, data) {
 			t.Fatalf("pull: %s", resp.Status)
 		}
-		if took := time.Since(start); took > 2*time.Second {
+		if took := time.Since(start); took > 10*time.Second { // generous: -race on 2 loaded cores
 			t.Fatalf("honest request took %s with %d slow clients", took, slow)
 		}
 	}
