@@ -22,6 +22,7 @@ targets=(
 	./pkg/discover:FuzzReferrersIndex
 	./pkg/artifact:FuzzParse
 	./pkg/manifest:FuzzManifest
+	./pkg/manifest:FuzzValidDigest
 	./pkg/remote:FuzzDecodeLinks
 	./pkg/dockerarchive:FuzzOpen
 	./pkg/signature/jwt:FuzzStrictJSON
