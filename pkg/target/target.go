@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -59,7 +60,7 @@ func Open(ctx context.Context, ref reference.Reference, client *remote.Client, w
 			if _, err := os.Stat(ref.Path); err != nil {
 				return nil, errdef.NotFound(fmt.Errorf("no OCI layout at %s: %w", ref.Path, unwrapPath(err)))
 			}
-			if _, err := os.Stat(ref.Path + "/oci-layout"); err != nil {
+			if _, err := os.Stat(filepath.Join(ref.Path, "oci-layout")); err != nil {
 				return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", ref.Path)
 			}
 		}
