@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	orasErrdef "oras.land/oras-go/v2/errdef"
 
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2"
@@ -85,16 +83,9 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 		return err
 	}
 	defer d.Close()
-	srcSel := src.Selector()
-	if srcSel == "" && src.Kind == reference.Registry {
-		return errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", srcArg))
-	}
-	desc, err := s.Resolve(ctx, srcSel)
+	desc, err := target.Resolve(ctx, s, src)
 	if err != nil {
-		if errors.Is(err, orasErrdef.ErrNotFound) {
-			return errdef.NotFound(fmt.Errorf("%s: not found (check the path, repository and tag)", srcArg))
-		}
-		return fmt.Errorf("resolving %s: %w", srcArg, explainFor(src, err))
+		return err
 	}
 	dstSel := dst.Tag
 	if dst.Digest != "" && dst.Digest != desc.Digest {

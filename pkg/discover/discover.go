@@ -26,6 +26,7 @@ import (
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
+	"github.com/signet-oci/signet/pkg/target"
 )
 
 // Mechanism names.
@@ -175,18 +176,7 @@ func New(client *remote.Client, ref reference.Reference, opts Options) (*Discove
 
 // Resolve returns the subject's descriptor.
 func (d *Discoverer) Resolve(ctx context.Context) (ocispec.Descriptor, error) {
-	sel := d.ref.Selector()
-	if sel == "" {
-		return ocispec.Descriptor{}, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", d.ref.Raw))
-	}
-	desc, err := d.apiRepo.Resolve(ctx, sel)
-	if err != nil {
-		if errors.Is(err, orasErrdef.ErrNotFound) {
-			return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found in the registry (check the repository and tag, or push the image first)", d.ref.Raw))
-		}
-		return ocispec.Descriptor{}, remote.Explain(d.ref.Registry, fmt.Errorf("resolving %s: %w", d.ref.Raw, err))
-	}
-	return desc, nil
+	return target.Resolve(ctx, d.apiRepo, d.ref)
 }
 
 // Discover resolves the subject and builds its referrers graph.

@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 
@@ -94,13 +95,9 @@ func ResolveManifest(ctx context.Context, ref reference.Reference, client *remot
 		return ocispec.Descriptor{}, nil, err
 	}
 	defer t.Close()
-	sel := ref.Selector()
-	if sel == "" && ref.Kind == reference.Registry {
-		return ocispec.Descriptor{}, nil, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", ref.Raw))
-	}
-	desc, err := t.Resolve(ctx, sel)
+	desc, err := Resolve(ctx, t, ref)
 	if err != nil {
-		return ocispec.Descriptor{}, nil, explainResolve(ref, err)
+		return ocispec.Descriptor{}, nil, err
 	}
 	b, err := manifest.Fetch(ctx, t, desc)
 	if err != nil {
@@ -135,11 +132,27 @@ func ReadManifestFile(path string) (ocispec.Descriptor, []byte, error) {
 	return ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}, b, nil
 }
 
-func explainResolve(ref reference.Reference, err error) error {
-	if errors.Is(err, orasErrdef.ErrNotFound) {
-		return errdef.NotFound(fmt.Errorf("%s: not found (check the repository and tag, or push the image first with 'signet copy')", ref.Raw))
+// Resolve resolves ref's tag or digest in t (opened from ref), with the
+// errors every command gives: a registry reference without a tag or digest
+// is a usage error, an unknown one is errdef.ErrNotFound, and transport
+// failures are explained for the registry.
+func Resolve(ctx context.Context, t content.Resolver, ref reference.Reference) (ocispec.Descriptor, error) {
+	sel := ref.Selector()
+	if sel == "" && ref.Kind == reference.Registry {
+		return ocispec.Descriptor{}, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", ref.Raw))
 	}
-	return remote.Explain(ref.Registry, fmt.Errorf("resolving %s: %w", ref.Raw, err))
+	desc, err := t.Resolve(ctx, sel)
+	switch {
+	case err == nil:
+		return desc, nil
+	case errors.Is(err, orasErrdef.ErrNotFound) && ref.Kind == reference.Registry:
+		return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found (check the repository and tag, or push the image first with 'signet copy')", ref.Raw))
+	case errors.Is(err, orasErrdef.ErrNotFound):
+		return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found (check the path and tag)", ref.Raw))
+	case ref.Kind == reference.Registry:
+		return ocispec.Descriptor{}, remote.Explain(ref.Registry, fmt.Errorf("resolving %s: %w", ref.Raw, err))
+	}
+	return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
 }
 
 func unwrapPath(err error) error {
