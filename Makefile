@@ -7,9 +7,9 @@ GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS     := -s -w -X github.com/signet-oci/signet/pkg/cli.Version=$(VERSION) \
-               -X github.com/signet-oci/signet/pkg/cli.Commit=$(COMMIT) \
-               -X github.com/signet-oci/signet/pkg/cli.Date=$(DATE)
+LDFLAGS     := -s -w -X github.com/signet-oci/signet/internal/cli.Version=$(VERSION) \
+               -X github.com/signet-oci/signet/internal/cli.Commit=$(COMMIT) \
+               -X github.com/signet-oci/signet/internal/cli.Date=$(DATE)
 TOOLS       := $(CURDIR)/bin/tools
 
 # Pinned versions of the tools the tests run against.

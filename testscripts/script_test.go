@@ -41,8 +41,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/internal/testimage"
-	"github.com/signet-oci/signet/pkg/cli"
 	"github.com/signet-oci/signet/pkg/registry"
 )
 

@@ -2,13 +2,13 @@
 // verifies their signatures in OCI registries.
 //
 // All the work is done by the packages under pkg/; this file only hands the
-// command line to pkg/cli and turns the result into the exit status.
+// command line to internal/cli and turns the result into the exit status.
 package main
 
 import (
 	"os"
 
-	"github.com/signet-oci/signet/pkg/cli"
+	"github.com/signet-oci/signet/internal/cli"
 )
 
 func main() {

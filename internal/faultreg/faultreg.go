@@ -1,7 +1,7 @@
 // Package faultreg is a hostile or faulty registry for tests: the embedded
 // registry (pkg/registry) behind an httptest server, with fault injectors in
 // front of it that can fail, delay, hang, rewrite or replace any response.
-// Tests of the client side (pkg/remote, pkg/discover, pkg/verify, pkg/cli)
+// Tests of the client side (pkg/remote, pkg/discover, pkg/verify, internal/cli)
 // use it to prove that signet detects wrong bytes, retries what is worth
 // retrying, and stays bounded in time, count and memory.
 //

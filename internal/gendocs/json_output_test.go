@@ -13,9 +13,9 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/signet-oci/signet/internal/cli"
+	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/testimage"
-	"github.com/signet-oci/signet/pkg/cli"
-	"github.com/signet-oci/signet/pkg/push"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/verify"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 
-	"github.com/signet-oci/signet/pkg/cli"
+	"github.com/signet-oci/signet/internal/cli"
 )
 
 func main() {

@@ -21,12 +21,12 @@ import (
 	orasErrdef "oras.land/oras-go/v2/errdef"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
+	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/artifact"
-	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
-	"github.com/signet-oci/signet/pkg/target"
 )
 
 // Mechanism names.

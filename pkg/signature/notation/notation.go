@@ -28,7 +28,7 @@ import (
 	"github.com/notaryproject/notation-go/signer"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/internal/errdef"
 )
 
 // Envelope formats and their media types.

@@ -17,9 +17,9 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 
+	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/pkg/dockerarchive"
-	"github.com/signet-oci/signet/pkg/errdef"
-	"github.com/signet-oci/signet/pkg/fsutil"
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"

@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/pkg/discover"
-	"github.com/signet-oci/signet/pkg/errdef"
-	"github.com/signet-oci/signet/pkg/fsutil"
 	"github.com/signet-oci/signet/pkg/reference"
 )
 

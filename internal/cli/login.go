@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 
-	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/pkg/remote"
 )
 

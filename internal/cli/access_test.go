@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/signet-oci/signet/pkg/cli"
+	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/pkg/registry"
 )
 

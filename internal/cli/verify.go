@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/notation"
-	"github.com/signet-oci/signet/pkg/target"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 

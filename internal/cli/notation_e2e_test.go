@@ -22,8 +22,8 @@ import (
 	"oras.land/oras-go/v2/content"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
+	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/pkg/artifact"
-	"github.com/signet-oci/signet/pkg/cli"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/signature"
 )

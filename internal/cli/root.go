@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/internal/errdef"
 )
 
 // Exit statuses (docs/exit-codes.md).

@@ -13,13 +13,13 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
+	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
+	"github.com/signet-oci/signet/internal/push"
+	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/certgen"
-	"github.com/signet-oci/signet/pkg/errdef"
-	"github.com/signet-oci/signet/pkg/fsutil"
-	"github.com/signet-oci/signet/pkg/push"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
-	"github.com/signet-oci/signet/pkg/target"
 )
 
 func newGenerateCmd(streams IOStreams) *cobra.Command {
