@@ -416,3 +416,57 @@ func TestTrustPolicyFiles(t *testing.T) {
 func pemCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
+
+// TestLoggedFailuresInvalid: a trust policy at level audit or permissive
+// makes notation-go only log some failed checks (notation verify then
+// reports success with a warning); signet still rejects the signature,
+// naming the check and the level. Checks that pass keep the signature
+// valid at those levels.
+func TestLoggedFailuresInvalid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps 2s")
+	}
+	p := pair(t, certgen.KeyECP256, "ca")
+	stranger := pair(t, certgen.KeyRSA2048, "self")
+	root := t.TempDir()
+	for name, c := range map[string]*x509.Certificate{"signer": p.trusted, "stranger": stranger.trusted} {
+		store := filepath.Join(root, "truststore", "x509", "ca", name)
+		if err := os.MkdirAll(store, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(store, "cert.pem"), pemCert(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	policy := func(level, store string) string {
+		f := filepath.Join(t.TempDir(), "trustpolicy.json")
+		doc := `{"version":"1.0","trustPolicies":[{"name":"p","registryScopes":["*"],
+		"signatureVerification":{"level":"` + level + `"},"trustStores":["ca:` + store + `"],"trustedIdentities":["*"]}]}`
+		if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	ctx := context.Background()
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		env := sign(t, p, format, nil)
+		expiring := sign(t, p, format, func(o *SignOptions) { o.Expiry = time.Second })
+		for _, level := range []string{"strict", "permissive", "audit"} {
+			if _, err := Verify(ctx, env, format, testSubject, VerifyOptions{TrustPolicyFile: policy(level, "signer"), TrustStoreDir: root}); err != nil {
+				t.Fatalf("%s, level %s, trusted signer: %v", format, level, err)
+			}
+		}
+		// audit only logs authenticity: a signer outside the trust store.
+		_, err := Verify(ctx, env, format, testSubject, VerifyOptions{TrustPolicyFile: policy("audit", "stranger"), TrustStoreDir: root})
+		if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassUntrustedChain || !strings.Contains(err.Error(), `level "audit" only logs the authenticity check`) {
+			t.Fatalf("%s, audit, untrusted signer: err = %v, want class untrusted chain naming the level", format, err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		for _, level := range []string{"permissive", "audit"} {
+			_, err := Verify(ctx, expiring, format, testSubject, VerifyOptions{TrustPolicyFile: policy(level, "signer"), TrustStoreDir: root})
+			if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassExpired || !strings.Contains(err.Error(), `level "`+level+`" only logs the expiry check`) {
+				t.Fatalf("%s, %s, expired: err = %v, want class expired naming the level", format, level, err)
+			}
+		}
+	}
+}

@@ -67,7 +67,9 @@ type Result struct {
 }
 
 // Verify checks envelope (format "jws" or "cose") against subject with
-// notation-go's verifier at signatureVerification level strict: integrity,
+// notation-go's verifier at signatureVerification level strict (or the
+// trust policy file's level; a check that level only logs still makes the
+// signature invalid when it fails): integrity,
 // authenticity against the trust store, trusted identities, expiry,
 // certificate validity and revocation (OCSP/CRL when the certificates name
 // responders), and that the payload's targetArtifact is subject (media
@@ -103,6 +105,9 @@ func Verify(ctx context.Context, envelope []byte, format string, subject ocispec
 	}
 	if outcome == nil || outcome.EnvelopeContent == nil {
 		return nil, vErr(ClassTrustPolicy, "the trust policy for %s skips verification; nothing was verified", scope)
+	}
+	if e := loggedFailure(outcome); e != nil {
+		return nil, e
 	}
 	info := outcome.EnvelopeContent.SignerInfo
 	res := &Result{
@@ -141,29 +146,8 @@ func classify(err error, outcome *notationgo.VerificationOutcome) *Error {
 			if r == nil || r.Error == nil || r.Action != trustpolicy.ActionEnforce {
 				continue
 			}
-			rmsg := oneLine(r.Error)
-			switch r.Type {
-			case trustpolicy.TypeIntegrity:
-				var ie *signature.SignatureIntegrityError
-				var is *signature.InvalidSignatureError
-				if errors.As(r.Error, &ie) || errors.As(r.Error, &is) {
-					return vErr(ClassBadSignature, "integrity check failed: %s", rmsg)
-				}
-				return vErr(ClassMalformed, "%s", rmsg)
-			case trustpolicy.TypeAuthenticity:
-				// verifyX509TrustedIdentities reports under authenticity:
-				// a mismatch, or a leaf subject it cannot match (no C,
-				// ST and O attributes).
-				if strings.Contains(rmsg, "trusted identit") || strings.Contains(rmsg, "certificate subject") {
-					return vErr(ClassIdentity, "the signer is not a trusted identity: %s", rmsg)
-				}
-				return vErr(ClassUntrustedChain, "the certificate chain does not end at a trusted certificate: %s", rmsg)
-			case trustpolicy.TypeExpiry:
-				return vErr(ClassExpired, "%s", rmsg)
-			case trustpolicy.TypeAuthenticTimestamp:
-				return vErr(ClassCertificate, "%s", rmsg)
-			case trustpolicy.TypeRevocation:
-				return vErr(ClassRevoked, "%s", rmsg)
+			if e := resultError(r); e != nil {
+				return e
 			}
 		}
 		if msg == "content descriptor mismatch" {
@@ -176,6 +160,64 @@ func classify(err error, outcome *notationgo.VerificationOutcome) *Error {
 		return vErr(ClassUntrustedChain, "trust store: %s", msg)
 	}
 	return vErr(ClassMalformed, "%s", msg)
+}
+
+// resultError classifies one failed check (nil if r did not fail or is of a
+// type signet does not know).
+func resultError(r *notationgo.ValidationResult) *Error {
+	if r == nil || r.Error == nil {
+		return nil
+	}
+	rmsg := oneLine(r.Error)
+	switch r.Type {
+	case trustpolicy.TypeIntegrity:
+		var ie *signature.SignatureIntegrityError
+		var is *signature.InvalidSignatureError
+		if errors.As(r.Error, &ie) || errors.As(r.Error, &is) {
+			return vErr(ClassBadSignature, "integrity check failed: %s", rmsg)
+		}
+		return vErr(ClassMalformed, "%s", rmsg)
+	case trustpolicy.TypeAuthenticity:
+		// verifyX509TrustedIdentities reports under authenticity: a
+		// mismatch, or a leaf subject it cannot match (no C, ST and O
+		// attributes).
+		if strings.Contains(rmsg, "trusted identit") || strings.Contains(rmsg, "certificate subject") {
+			return vErr(ClassIdentity, "the signer is not a trusted identity: %s", rmsg)
+		}
+		return vErr(ClassUntrustedChain, "the certificate chain does not end at a trusted certificate: %s", rmsg)
+	case trustpolicy.TypeExpiry:
+		return vErr(ClassExpired, "%s", rmsg)
+	case trustpolicy.TypeAuthenticTimestamp:
+		return vErr(ClassCertificate, "%s", rmsg)
+	case trustpolicy.TypeRevocation:
+		return vErr(ClassRevoked, "%s", rmsg)
+	}
+	return nil
+}
+
+// loggedFailure is the first check that failed although notation-go
+// accepted the signature: a trust policy at level permissive or audit (or
+// a custom level) only logs those checks, and `notation verify` reports
+// success with a warning. signet does not: a signature is valid only when
+// every check passed, so a logged failure makes it invalid, with the check
+// and the policy's level named.
+func loggedFailure(outcome *notationgo.VerificationOutcome) *Error {
+	level := "?"
+	if outcome.VerificationLevel != nil {
+		level = outcome.VerificationLevel.Name
+	}
+	for _, r := range outcome.VerificationResults {
+		if r == nil || r.Error == nil {
+			continue
+		}
+		e := resultError(r)
+		if e == nil {
+			e = vErr(ClassMalformed, "%s", oneLine(r.Error))
+		}
+		e.Msg += fmt.Sprintf(" (the trust policy's level %q only logs the %s check and notation would accept the signature; signet does not)", level, r.Type)
+		return e
+	}
+	return nil
 }
 
 // trust builds the trust policy document and trust store.
