@@ -162,3 +162,22 @@ func TestSignaturesLinksTyped(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverLinksTypeRequiredEvenWithType: a registry answering 400
+// ARTIFACT_TYPE_UNSPECIFIED even to a request with a type is asked once
+// without and once per type, no more, and the error says what it answered.
+func TestDiscoverLinksTypeRequiredEvenWithType(t *testing.T) {
+	srv := faultreg.New(t)
+	s := seedPrototype(t, srv)
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathContains("/_ext/oci-artifacts/v1/")), http.StatusBadRequest,
+		http.Header{"Content-Type": {"application/json"}}, []byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`)))
+	d := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{})
+	_, err := d.Discover(context.Background())
+	if !errors.Is(err, remote.ErrLinksArtifactTypeRequired) || !strings.Contains(err.Error(), "ARTIFACT_TYPE_UNSPECIFIED") {
+		t.Fatalf("err = %v", err)
+	}
+	path := "/v2/_ext/oci-artifacts/v1/busybox/manifests/" + s.Subject.Digest.String() + "/links"
+	if n, want := srv.Count(http.MethodGet, path), 1+len(artifact.SignatureArtifactTypes()); n != want {
+		t.Errorf("links asked %d times, want %d", n, want)
+	}
+}
