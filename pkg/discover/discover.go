@@ -659,7 +659,6 @@ func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor, lim 
 	if errors.Is(err, remote.ErrLinksArtifactTypeRequired) && types[0] == "" {
 		d.setState(&d.linksState, linksPerType)
 		types, perType = artifact.SignatureArtifactTypes(), true
-		d.notePerType()
 		resps, err = d.askLinks(ctx, subject, types)
 	}
 	if err != nil {

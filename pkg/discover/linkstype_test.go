@@ -165,7 +165,7 @@ func TestSignaturesLinksTyped(t *testing.T) {
 
 // TestDiscoverLinksTypeRequiredEvenWithType: a registry answering 400
 // ARTIFACT_TYPE_UNSPECIFIED even to a request with a type is asked once
-// without and once per type, no more, and the error says what it answered.
+// without and at most once per type, and the error says what it answered.
 func TestDiscoverLinksTypeRequiredEvenWithType(t *testing.T) {
 	srv := faultreg.New(t)
 	s := seedPrototype(t, srv)
@@ -177,7 +177,9 @@ func TestDiscoverLinksTypeRequiredEvenWithType(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	path := "/v2/_ext/oci-artifacts/v1/busybox/manifests/" + s.Subject.Digest.String() + "/links"
-	if n, want := srv.Count(http.MethodGet, path), 1+len(artifact.SignatureArtifactTypes()); n != want {
-		t.Errorf("links asked %d times, want %d", n, want)
+	// The typed requests go out together; the first refusal may cancel
+	// the others before they are sent.
+	if n, most := srv.Count(http.MethodGet, path), 1+len(artifact.SignatureArtifactTypes()); n < 2 || n > most {
+		t.Errorf("links asked %d times, want 2 to %d", n, most)
 	}
 }
