@@ -75,27 +75,27 @@ func TestDockerGenerateIdentity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var layers [][]byte
 			if tc.name == "big-layer" {
-				layers = [][]byte{testimage.MakeLayer(files("a", 1)), bigLayer(t), testimage.MakeLayer(files("c", 1))}
+				layers = [][]byte{testimage.MakeLayer(files("a", 1)), dgBigLayer(t), testimage.MakeLayer(files("c", 1))}
 			} else {
 				for _, fs := range tc.layers {
-					layers = append(layers, makeLayer(t, fs))
+					layers = append(layers, dgMakeLayer(t, fs))
 				}
 			}
 			archive := filepath.Join(dir, tc.name+".tar")
-			if err := os.WriteFile(archive, legacyArchive(t, layers, tc.layerDir), 0o644); err != nil {
+			if err := os.WriteFile(archive, dgLegacyArchive(t, layers, tc.layerDir), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			want := dockerGenerate(t, dg, archive)
+			want := dgRun(t, dg, archive)
 			if !bytes.HasPrefix(want, []byte("{\n   \"schemaVersion\": 2,")) || bytes.Count(want, []byte(`"digest": "sha256:`)) != len(layers)+1 {
 				t.Fatalf("docker-generate printed something unexpected:\n%s", want)
 			}
 			var got []byte
-			if tc.name == "big-layer" && raceEnabled {
+			if tc.name == "big-layer" && dgRaceEnabled {
 				// gzip of 32 MiB under the race detector takes a minute:
 				// run the signet binary built without it.
-				got = signetBinaryManifest(t, "docker-archive:"+archive)
+				got = dgSignetBinaryManifest(t, "docker-archive:"+archive)
 			} else {
-				got = signetManifest(t, "docker-archive:"+archive)
+				got = dgSignetManifest(t, "docker-archive:"+archive)
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("signet generate manifest differs from docker-generate:\n--- signet (%d bytes)\n%s\n--- docker-generate (%d bytes)\n%s", len(got), got, len(want), want)
@@ -109,11 +109,11 @@ func TestDockerGenerateIdentity(t *testing.T) {
 	// tarball holds. Recorded here (docs/interop.md).
 	t.Run("docker25-archive", func(t *testing.T) {
 		archive := filepath.Join("..", "testdata", "docker-archive", "oci.tar")
-		dgOut := dockerGenerate(t, dg, archive)
+		dgOut := dgRun(t, dg, archive)
 		if !bytes.Contains(dgOut, []byte(`"config": {}`)) {
 			t.Errorf("docker-generate on a Docker 25 archive: expected its empty descriptors, got:\n%s", dgOut)
 		}
-		if got, want := signetManifest(t, "docker-archive:"+archive), testimage.New().Docker25Manifest(); !bytes.Equal(got, want) {
+		if got, want := dgSignetManifest(t, "docker-archive:"+archive), testimage.New().Docker25Manifest(); !bytes.Equal(got, want) {
 			t.Errorf("signet generate manifest on a Docker 25 archive:\n%s\nwant the manifest it holds:\n%s", got, want)
 		}
 	})
@@ -122,7 +122,7 @@ func TestDockerGenerateIdentity(t *testing.T) {
 	// recorded in testdata/docker-generate/legacy-manifest.json.
 	t.Run("fixture", func(t *testing.T) {
 		archive := filepath.Join("..", "testdata", "docker-archive", "legacy.tar")
-		want := dockerGenerate(t, dg, archive)
+		want := dgRun(t, dg, archive)
 		recorded, err := os.ReadFile(filepath.Join("..", "testdata", "docker-generate", "legacy-manifest.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -130,15 +130,15 @@ func TestDockerGenerateIdentity(t *testing.T) {
 		if !bytes.Equal(want, recorded) {
 			t.Errorf("docker-generate's bytes differ from testdata/docker-generate/legacy-manifest.json:\n%s", want)
 		}
-		if got := signetManifest(t, "docker-archive:"+archive); !bytes.Equal(got, want) {
+		if got := dgSignetManifest(t, "docker-archive:"+archive); !bytes.Equal(got, want) {
 			t.Errorf("signet generate manifest differs from docker-generate:\n%s\n%s", got, want)
 		}
 	})
 }
 
-// makeLayer is testimage.MakeLayer letting archive/tar pick the header
+// dgMakeLayer is testimage.MakeLayer letting archive/tar pick the header
 // format (PAX for names USTAR cannot hold: non-ASCII, newlines, long).
-func makeLayer(t *testing.T, files []testimage.File) []byte {
+func dgMakeLayer(t *testing.T, files []testimage.File) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -160,8 +160,8 @@ func makeLayer(t *testing.T, files []testimage.File) []byte {
 	return buf.Bytes()
 }
 
-// dockerGenerate runs `docker-generate generate manifest < archive`.
-func dockerGenerate(t *testing.T, bin, archive string) []byte {
+// dgRun runs `docker-generate generate manifest < archive`.
+func dgRun(t *testing.T, bin, archive string) []byte {
 	t.Helper()
 	f, err := os.Open(archive)
 	if err != nil {
@@ -177,9 +177,9 @@ func dockerGenerate(t *testing.T, bin, archive string) []byte {
 	return out.Bytes()
 }
 
-// signetManifest runs `signet generate manifest SRC` in-process and returns
+// dgSignetManifest runs `signet generate manifest SRC` in-process and returns
 // its stdout.
-func signetManifest(t *testing.T, src string) []byte {
+func dgSignetManifest(t *testing.T, src string) []byte {
 	t.Helper()
 	var out, errb bytes.Buffer
 	if code := cli.Run(context.Background(), []string{"generate", "manifest", src}, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 0 {
@@ -188,9 +188,9 @@ func signetManifest(t *testing.T, src string) []byte {
 	return out.Bytes()
 }
 
-// signetBinaryManifest runs `signet generate manifest SRC` with a signet
+// dgSignetBinaryManifest runs `signet generate manifest SRC` with a signet
 // binary built (without -race) for this test.
-func signetBinaryManifest(t *testing.T, src string) []byte {
+func dgSignetBinaryManifest(t *testing.T, src string) []byte {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "signet")
 	build := exec.Command("go", "build", "-o", bin, "github.com/signet-oci/signet/cmd/signet")
@@ -206,11 +206,11 @@ func signetBinaryManifest(t *testing.T, src string) []byte {
 	return out.Bytes()
 }
 
-// bigLayer is a 32 MiB layer (one file of deterministic bytes, alternately
+// dgBigLayer is a 32 MiB layer (one file of deterministic bytes, alternately
 // random and text 4 KiB blocks), built once per test binary.
-func bigLayer(t *testing.T) []byte {
+func dgBigLayer(t *testing.T) []byte {
 	t.Helper()
-	if bigLayerBytes == nil {
+	if dgBigLayerBytes == nil {
 		const size, block = 32 << 20, 4096
 		body := make([]byte, size)
 		rnd := rand.NewChaCha8([32]byte{'s', 'i', 'g', 'n', 'e', 't'})
@@ -222,20 +222,20 @@ func bigLayer(t *testing.T) []byte {
 				copy(body[i:i+block], text) // compressible
 			}
 		}
-		bigLayerBytes = testimage.MakeLayer([]testimage.File{
+		dgBigLayerBytes = testimage.MakeLayer([]testimage.File{
 			{Name: "big/", Mode: 0o755, Dir: true},
 			{Name: "big/blob.bin", Mode: 0o644, Body: string(body)},
 		})
 	}
-	return bigLayerBytes
+	return dgBigLayerBytes
 }
 
-var bigLayerBytes []byte
+var dgBigLayerBytes []byte
 
-// legacyArchive returns a `docker save` tarball (the pre-Docker-25 layout:
+// dgLegacyArchive returns a `docker save` tarball (the pre-Docker-25 layout:
 // manifest.json, repositories, <config>.json, <dir>/layer.tar, VERSION and
 // json per layer) of an image with layers (uncompressed tars).
-func legacyArchive(t *testing.T, layers [][]byte, layerDir func(i int, id string) string) []byte {
+func dgLegacyArchive(t *testing.T, layers [][]byte, layerDir func(i int, id string) string) []byte {
 	t.Helper()
 	var diffIDs []string
 	for _, l := range layers {

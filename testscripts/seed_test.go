@@ -63,7 +63,7 @@ func TestScriptsSeed(t *testing.T) {
 			"EMBEDDED":       {Memory: true},
 			"EMBEDDED_LINKS": {Memory: true, DisableReferrersAPI: true},
 		} {
-			a, stop, err := startRegistryConfig(cfg)
+			a, stop, err := startSeedEmbedded(cfg)
 			if err != nil {
 				return err
 			}
@@ -81,9 +81,9 @@ func TestScriptsSeed(t *testing.T) {
 		}
 		return cond(c)
 	}
-	p.Cmds["reqcount"] = cmdReqCount
-	p.Cmds["atmost"] = cmdAtMost
-	p.Cmds["isempty"] = cmdIsEmpty
+	p.Cmds["reqcount"] = cmdSeedReqCount
+	p.Cmds["atmost"] = cmdSeedAtMost
+	p.Cmds["isempty"] = cmdSeedIsEmpty
 	testscript.Run(t, p)
 }
 
@@ -154,9 +154,9 @@ func tryProtoRegistry(bin string) (string, func(), error) {
 	return "", nil, errors.New("proto-registry did not answer GET /v2/ within 15s: " + logs.String())
 }
 
-// startRegistryConfig serves an embedded registry with cfg on a loopback
+// startSeedEmbedded serves an embedded registry with cfg on a loopback
 // port.
-func startRegistryConfig(cfg registry.Config) (string, func(), error) {
+func startSeedEmbedded(cfg registry.Config) (string, func(), error) {
 	reg, err := registry.New(cfg)
 	if err != nil {
 		return "", nil, err
@@ -173,13 +173,13 @@ func startRegistryConfig(cfg registry.Config) (string, func(), error) {
 	}, nil
 }
 
-var debugCountRE = regexp.MustCompile(`debug: (\d+) HTTP request\(s\)`)
+var seedDebugCountRE = regexp.MustCompile(`debug: (\d+) HTTP request\(s\)`)
 
-func cmdReqCount(ts *testscript.TestScript, neg bool, args []string) {
+func cmdSeedReqCount(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: reqcount NAME")
 	}
-	m := debugCountRE.FindAllStringSubmatch(ts.ReadFile("stderr"), -1)
+	m := seedDebugCountRE.FindAllStringSubmatch(ts.ReadFile("stderr"), -1)
 	if len(m) == 0 {
 		ts.Fatalf("reqcount: the last command printed no 'debug: N HTTP request(s)' line (run signet with --debug)")
 	}
@@ -187,7 +187,7 @@ func cmdReqCount(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Logf("%s=%s", args[0], m[len(m)-1][1])
 }
 
-func cmdAtMost(ts *testscript.TestScript, neg bool, args []string) {
+func cmdSeedAtMost(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: atmost A B")
 	}
@@ -201,7 +201,7 @@ func cmdAtMost(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-func cmdIsEmpty(ts *testscript.TestScript, neg bool, args []string) {
+func cmdSeedIsEmpty(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: isempty FILE")
 	}
