@@ -11,6 +11,7 @@ LDFLAGS     := -s -w -X github.com/signet-oci/signet/internal/cli.Version=$(VERS
                -X github.com/signet-oci/signet/internal/cli.Commit=$(COMMIT) \
                -X github.com/signet-oci/signet/internal/cli.Date=$(DATE)
 TOOLS       := $(CURDIR)/bin/tools
+SEED_TOOLS  := $(CURDIR)/bin/seed-tools
 
 # Pinned versions of the tools the tests run against.
 DISTRIBUTION_VERSION := v3.1.2
@@ -18,7 +19,7 @@ ORAS_VERSION         := v1.3.6
 GORELEASER_VERSION   := v2.15.1
 FUZZTIME             ?= 30s
 
-.PHONY: all build test test-unit demo bench conformance docs docs-check lint fuzz tools release-check clean
+.PHONY: all build test test-unit demo bench conformance docs docs-check lint fuzz tools seed-tools release-check clean
 
 all: build
 
@@ -27,8 +28,9 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/signet ./cmd/signet
 
 ## test: everything: lint, docs check, unit tests and testscripts under -race,
-## the OCI scripts against a real distribution registry, oras interop
-test: tools lint docs-check
+## the OCI scripts against a real distribution registry, oras interop, and the
+## genuine 2021 tools and the notation CLI (bin/seed-tools)
+test: tools seed-tools lint docs-check
 	./scripts/test.sh
 
 ## test-unit: go test -race ./... alone (no external registry or oras)
@@ -77,6 +79,12 @@ $(TOOLS)/registry:
 
 $(TOOLS)/oras:
 	GOBIN=$(TOOLS) $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
+
+## seed-tools: build the genuine tools into bin/seed-tools: the 2021 registry,
+## nv2 and nv2-fixed from ../shared/seed-tools (skipped when it is absent),
+## docker-generate v0.1.0 and notation v1.3.2 from the Go module proxy
+seed-tools:
+	./scripts/seed-tools.sh $(SEED_TOOLS)
 
 $(TOOLS)/goreleaser:
 	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)

@@ -3,7 +3,9 @@
 # (unit tests, the embedded registry's tests, the testscripts against the
 # embedded registry), with the OCI-format testscripts and the oras interop
 # tests also run against a real distribution registry (v3, no referrers API:
-# the tag-fallback path) started here on a loopback port.
+# the tag-fallback path) started here on a loopback port, and the tests against
+# the genuine seed tools (bin/seed-tools, `make seed-tools`) given
+# SIGNET_SEED_TOOLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${TOOLS:-$PWD/bin/tools}"
@@ -27,5 +29,6 @@ echo "distribution $("$TOOLS/registry" --version 2>/dev/null | awk '{print $3}')
 
 export SIGNET_TEST_REGISTRY="$DISTRIBUTION_ADDR"
 export SIGNET_ORAS_BIN="$TOOLS/oras"
+export SIGNET_SEED_TOOLS="${SIGNET_SEED_TOOLS:-$PWD/bin/seed-tools}"
 export PATH="$TOOLS:$PATH"
 go test -race -count=1 -timeout 30m ./... "$@"

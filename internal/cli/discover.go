@@ -46,6 +46,13 @@ that may rate-limit; --depth 8 follows every level whatever it costs. On
 registries without the referrers API, one tag listing tells which referrers
 have referrers of their own, so deeper levels cost only what they hold.
 
+Without --artifact-type the links API is asked for every type; a registry
+that requires a type (the 2021 prototype registry: 400
+ARTIFACT_TYPE_UNSPECIFIED) is asked once per signature type signet knows
+(application/vnd.cncf.notary.v2 and application/vnd.cncf.notary.signature),
+which a warning and "links": "used per artifact type" in the JSON output say:
+links of other types cannot be listed there.
+
 The links API does not give an artifact's digest; signet computes it from
 the entry and confirms it with the registry (one HEAD per entry, for at most
 16 entries per run; the others are shown as not confirmed).
@@ -158,6 +165,11 @@ func writeDiscoverJSON(w io.Writer, g *discover.Graph) error {
 	}
 	if err := field("mechanisms", g.Mechanisms, false); err != nil {
 		return err
+	}
+	if len(g.LinksArtifactTypes) > 0 {
+		if err := field("linksArtifactTypes", g.LinksArtifactTypes, false); err != nil {
+			return err
+		}
 	}
 	if err := field("truncated", g.Truncated, false); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -102,6 +103,25 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		t.Errorf("discover: %d referrers, want 3", len(refs))
 	}
 	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--output", "json"))
+	// The same registry answering like the 2021 prototype registry, whose
+	// links API requires an artifact type: asked per type.
+	proto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/_ext/oci-artifacts/v1/") && r.URL.Query().Get("artifact-type") == "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`))
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer proto.Close()
+	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--output", "json"))
+	if m, _ := pg["mechanisms"].(map[string]any); m["links"] != "used per artifact type" || pg["linksArtifactTypes"] == nil {
+		t.Errorf("discover on a registry requiring an artifact type: mechanisms %v, linksArtifactTypes %v", pg["mechanisms"], pg["linksArtifactTypes"])
+	}
+	if refs, _ := pg["referrers"].([]any); len(refs) != 3 {
+		t.Errorf("discover on a registry requiring an artifact type: %d referrers, want 3", len(refs))
+	}
 	check("pull-signature.json", run(0, "pull-signature", subject, "-o", p("retrieved"), "--output", "json"))
 
 	// verify: all valid; none valid (wrong certificate); file mode, valid

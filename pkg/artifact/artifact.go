@@ -37,6 +37,14 @@ const (
 	AnnotationThumbprints = "io.cncf.notary.x509chain.thumbprint#S256"
 )
 
+// SignatureArtifactTypes returns the signature artifact types signet knows,
+// the prototype's first: application/vnd.cncf.notary.v2 (the 2021
+// prototype's, also signet's OCI form of the JWT) and
+// application/vnd.cncf.notary.signature (Notary Project signatures).
+func SignatureArtifactTypes() []string {
+	return []string{ArtifactTypeNotaryV2, ArtifactTypeNotation}
+}
+
 // BlobMediaType is the media type of a signature envelope blob of the
 // given format ("jwt", "jws" or "cose").
 func BlobMediaType(format string) string {

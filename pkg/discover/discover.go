@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -34,6 +35,23 @@ const (
 	Links       = "links"
 	Referrers   = "referrers"
 	TagFallback = "tag-fallback"
+)
+
+// UsedPerArtifactType is the links mechanism's state when the registry's
+// links API requires an artifact type (the 2021 prototype registry, which
+// answers 400 ARTIFACT_TYPE_UNSPECIFIED without one) and discovery was
+// asked for every type: it asked once per signature type signet knows
+// (artifact.SignatureArtifactTypes), and cannot list the other types.
+const UsedPerArtifactType = "used per artifact type"
+
+// States of the links mechanism, learnt from its first answer.
+const (
+	linksUnsupported = -1
+	linksUnknown     = 0
+	linksSupported   = 1
+	// linksPerType: the links API answers only requests with an
+	// artifact type.
+	linksPerType = 2
 )
 
 // Defaults for the bounds.
@@ -107,9 +125,14 @@ type Node struct {
 type Graph struct {
 	Reference string
 	Subject   ocispec.Descriptor
-	// Mechanisms maps each mechanism to "used", "unsupported" or an error.
+	// Mechanisms maps each mechanism to "used", "unsupported", "not
+	// needed" or (links) UsedPerArtifactType.
 	Mechanisms map[string]string
-	Referrers  []*Node
+	// LinksArtifactTypes, set when Mechanisms[Links] is
+	// UsedPerArtifactType, are the artifact types the links API was asked
+	// for, one request each per subject.
+	LinksArtifactTypes []string
+	Referrers          []*Node
 	// Truncated is set when a bound cut the listing.
 	Truncated bool
 	// Warnings worth showing the user.
@@ -127,9 +150,13 @@ type Discoverer struct {
 
 	mu sync.Mutex
 	// Each mechanism's support, learnt from its first answer and never
-	// asked again once unsupported: 0 unknown, 1 supported, -1 unsupported.
+	// asked again once unsupported: 0 unknown, 1 supported, -1 unsupported
+	// (and for links, linksPerType).
 	linksState int
 	apiState   int
+	// perTypeNoted: the warning that the links API was asked per type has
+	// been given.
+	perTypeNoted bool
 	// fallbackTags, once listed, holds the repository's sha256-<hex>
 	// referrers tags; a subject without one has no tag-fallback referrers
 	// and is not asked. nil: not listed (ask for each subject).
@@ -194,6 +221,9 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 	top, _, err := d.level(ctx, subject, g.Mechanisms, listing{max: d.opts.MaxReferrers})
 	if err != nil {
 		return nil, err
+	}
+	if g.Mechanisms[Links] == UsedPerArtifactType {
+		g.LinksArtifactTypes = artifact.SignatureArtifactTypes()
 	}
 	g.Referrers = top
 	visited := map[digest.Digest]bool{subject.Digest: true}
@@ -342,6 +372,9 @@ func (d *Discoverer) takeWarnings() []string {
 type listing struct {
 	keep func(*Node) bool
 	max  int
+	// signatures: only signatures are wanted; the links API is asked for
+	// the prototype's signature type (when no ArtifactType is set).
+	signatures bool
 }
 
 // level lists the direct referrers of subject through every mechanism the
@@ -354,6 +387,7 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 		linkNodes, apiNodes []*Node
 		linksErr, apiErr    error
 		linksCut, apiCut    bool
+		linksPer            bool
 	)
 	d.mu.Lock()
 	linksState, apiState := d.linksState, d.apiState
@@ -363,7 +397,7 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			linkNodes, linksCut, linksErr = d.links(ctx, subject, lim)
+			linkNodes, linksCut, linksPer, linksErr = d.links(ctx, subject, lim)
 		}()
 	}
 	if apiState >= 0 {
@@ -383,9 +417,15 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 	switch {
 	case linksState < 0:
 		set(Links, "unsupported")
+	case linksErr == nil && linksPer:
+		set(Links, UsedPerArtifactType)
 	case linksErr == nil:
 		set(Links, "used")
-		d.setState(&d.linksState, 1)
+		d.mu.Lock()
+		if d.linksState == linksUnknown {
+			d.linksState = linksSupported
+		}
+		d.mu.Unlock()
 	case errors.Is(linksErr, remote.ErrLinksUnsupported):
 		set(Links, "unsupported")
 		d.setState(&d.linksState, -1)
@@ -437,7 +477,10 @@ func (d *Discoverer) levelCost(frontier []*Node) int {
 		if n.Digest == "" || !n.DigestVerified {
 			continue
 		}
-		if links >= 0 {
+		switch {
+		case links == linksPerType:
+			cost += len(artifact.SignatureArtifactTypes())
+		case links >= 0:
 			cost++
 		}
 		if api >= 0 || d.hasFallbackTag(n.Descriptor) {
@@ -589,56 +632,134 @@ var errTooMany = errors.New("too many referrers")
 // links asks the prototype links API. Entries carry no digest (formats.md
 // §4): it is computed from the walkthrough's encoding of the entry and, with
 // ResolveLinkDigests, confirmed with the registry.
-func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor, lim listing) ([]*Node, bool, error) {
-	resp, err := d.client.Links(ctx, d.ref, subject.Digest.String(), d.opts.ArtifactType)
-	if err != nil {
-		return nil, false, err
+//
+// The request carries the artifact type wanted: Options.ArtifactType, or
+// for signatures the prototype's signature type. Listing every type asks
+// without one; a registry that requires one (400 ARTIFACT_TYPE_UNSPECIFIED,
+// the 2021 prototype) is then asked once per signature type signet knows,
+// for this subject and every later one (perType reports it).
+func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor, lim listing) (nodes []*Node, cut, perType bool, err error) {
+	d.mu.Lock()
+	state := d.linksState
+	d.mu.Unlock()
+	var types []string
+	switch {
+	case d.opts.ArtifactType != "":
+		types = []string{d.opts.ArtifactType}
+	case lim.signatures:
+		// A links entry is a signature only as a prototype artifact,
+		// whose type is the prototype's.
+		types = []string{artifact.ArtifactTypeNotaryV2}
+	case state == linksPerType:
+		types, perType = artifact.SignatureArtifactTypes(), true
+	default:
+		types = []string{""}
 	}
-	nodes := make([]*Node, 0, min(len(resp.Links), d.opts.MaxReferrers+1))
-	kept, cut := 0, false
-	for i, raw := range resp.Links {
-		var m artifact.PrototypeManifest
-		if err := json.Unmarshal(raw, &m); err != nil {
-			d.warn(fmt.Sprintf("links entry %d is not an artifact manifest; ignored", i))
-			continue
-		}
-		names := false
-		for _, s := range m.Manifests {
-			if s.Digest == subject.Digest {
-				names = true
+	resps, err := d.askLinks(ctx, subject, types)
+	if errors.Is(err, remote.ErrLinksArtifactTypeRequired) && types[0] == "" {
+		d.setState(&d.linksState, linksPerType)
+		types, perType = artifact.SignatureArtifactTypes(), true
+		resps, err = d.askLinks(ctx, subject, types)
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	if perType {
+		d.notePerType()
+	}
+	total := 0
+	for _, r := range resps {
+		total += len(r.Links)
+	}
+	nodes = make([]*Node, 0, min(total, d.opts.MaxReferrers+1))
+	kept, seen := 0, 0
+	seenDigest := map[digest.Digest]bool{}
+	for ti, resp := range resps {
+		for i, raw := range resp.Links {
+			seen++
+			var m artifact.PrototypeManifest
+			if err := json.Unmarshal(raw, &m); err != nil {
+				d.warn(fmt.Sprintf("links entry %d is not an artifact manifest; ignored", i))
+				continue
+			}
+			names := false
+			for _, s := range m.Manifests {
+				if s.Digest == subject.Digest {
+					names = true
+				}
+			}
+			if !names {
+				d.warn(fmt.Sprintf("links entry %d does not point at %s; ignored", i, subject.Digest))
+				continue
+			}
+			if types[ti] != "" && m.ArtifactType != types[ti] {
+				continue // not what was asked for
+			}
+			n := &Node{Mechanisms: []string{Links}, Manifest: raw}
+			n.MediaType = artifact.MediaTypeArtifactManifest
+			n.ArtifactType = m.ArtifactType
+			n.Annotations = m.Annotations
+			if m.Config != nil {
+				c := m.Config.OCI()
+				n.Config = &c
+			}
+			likely := likelyLinkDigest(raw)
+			if seenDigest[likely.Digest] {
+				continue // listed under two types
+			}
+			seenDigest[likely.Digest] = true
+			n.Digest = likely.Digest
+			n.Size = likely.Size
+			nodes = append(nodes, n)
+			if lim.keep == nil || lim.keep(n) {
+				kept++
+			}
+			if kept > lim.max || len(nodes) > d.opts.MaxReferrers {
+				cut = seen < total
+				break
 			}
 		}
-		if !names {
-			d.warn(fmt.Sprintf("links entry %d does not point at %s; ignored", i, subject.Digest))
-			continue
-		}
-		if d.opts.ArtifactType != "" && m.ArtifactType != d.opts.ArtifactType {
-			continue
-		}
-		n := &Node{Mechanisms: []string{Links}, Manifest: raw}
-		n.MediaType = artifact.MediaTypeArtifactManifest
-		n.ArtifactType = m.ArtifactType
-		n.Annotations = m.Annotations
-		if m.Config != nil {
-			c := m.Config.OCI()
-			n.Config = &c
-		}
-		likely := likelyLinkDigest(raw)
-		n.Digest = likely.Digest
-		n.Size = likely.Size
-		nodes = append(nodes, n)
-		if lim.keep == nil || lim.keep(n) {
-			kept++
-		}
-		if kept > lim.max || len(nodes) > d.opts.MaxReferrers {
-			cut = i < len(resp.Links)-1
+		if cut {
 			break
 		}
 	}
 	if d.opts.ResolveLinkDigests {
 		d.resolveLinkDigests(ctx, nodes)
 	}
-	return nodes, cut, nil
+	return nodes, cut, perType, nil
+}
+
+// askLinks asks the links API for each of types (concurrently) and returns
+// the answers in order, or the first error.
+func (d *Discoverer) askLinks(ctx context.Context, subject ocispec.Descriptor, types []string) ([]*remote.LinksResponse, error) {
+	resps := make([]*remote.LinksResponse, len(types))
+	if len(types) == 1 {
+		r, err := d.client.Links(ctx, d.ref, subject.Digest.String(), types[0])
+		resps[0] = r
+		return resps, err
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, t := range types {
+		eg.Go(func() error {
+			r, err := d.client.Links(ectx, d.ref, subject.Digest.String(), t)
+			resps[i] = r
+			return err
+		})
+	}
+	return resps, eg.Wait()
+}
+
+// notePerType warns, once per discovery, that the links API was asked per
+// artifact type and so lists no other type.
+func (d *Discoverer) notePerType() {
+	d.mu.Lock()
+	noted := d.perTypeNoted
+	d.perTypeNoted = true
+	d.mu.Unlock()
+	if !noted {
+		d.warn(fmt.Sprintf("the links API of %s requires an artifact type: asked for %s only; links of other types are not listed (pass --artifact-type to ask for one)",
+			d.ref.Registry, strings.Join(artifact.SignatureArtifactTypes(), " and ")))
+	}
 }
 
 // likelyLinkDigest is LinkDigestCandidates' first candidate, computed

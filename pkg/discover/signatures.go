@@ -64,7 +64,7 @@ func (d *Discoverer) Signatures(ctx context.Context, subject ocispec.Descriptor,
 	// Each mechanism's listing stops (no further pages) once it has more
 	// signature candidates than will be examined: memory and requests stay
 	// bounded by --max-signatures, not by the number of referrers.
-	nodes, cut, err := d.level(ctx, subject, nil, listing{keep: maybeSignature, max: opts.MaxSignatures})
+	nodes, cut, err := d.level(ctx, subject, nil, listing{keep: maybeSignature, max: opts.MaxSignatures, signatures: true})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,6 +19,13 @@ import (
 // extension.
 var ErrLinksUnsupported = errors.New("registry does not serve the prototype links API")
 
+// ErrLinksArtifactTypeRequired says the registry serves the links API but
+// only for one artifact type at a time: it answered a request without
+// ?artifact-type= with 400 ARTIFACT_TYPE_UNSPECIFIED, as the 2021 prototype
+// registry does (formats.md §4). Ask again with a type; it is not
+// ErrLinksUnsupported.
+var ErrLinksArtifactTypeRequired = errors.New("the registry's links API requires an artifact type (400 ARTIFACT_TYPE_UNSPECIFIED)")
+
 // LinksPath is the prototype's links endpoint, formats.md §4.
 const LinksPath = "/v2/_ext/oci-artifacts/v1/%s/manifests/%s/links"
 
@@ -35,8 +42,12 @@ type LinksResponse struct {
 const MaxLinks = 100000
 
 // Links asks the prototype links API of ref's repository for the artifacts
-// that link to selector (a tag or digest), optionally filtered by type. It
-// returns ErrLinksUnsupported when the registry lacks the extension.
+// that link to selector (a tag or digest) of artifactType. Callers should
+// always send the type they look for: the 2021 prototype registry refuses a
+// request without one. An empty artifactType asks for every type, which
+// later registries (signet's among them) allow; one that does not answers
+// ErrLinksArtifactTypeRequired. It returns ErrLinksUnsupported when the
+// registry lacks the extension.
 func (c *Client) Links(ctx context.Context, ref reference.Reference, selector, artifactType string) (*LinksResponse, error) {
 	u := c.BaseURL(ref.Registry) + fmt.Sprintf(LinksPath, ref.Repository, url.PathEscape(selector))
 	if artifactType != "" {
@@ -62,6 +73,11 @@ func (c *Client) Links(ctx context.Context, ref reference.Reference, selector, a
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if resp.StatusCode == http.StatusNotFound && isErrorCode(body, "MANIFEST_UNKNOWN") {
 			return nil, fmt.Errorf("%s: %w", ref.Repo()+":"+selector, ErrManifestUnknown)
+		}
+		if resp.StatusCode == http.StatusBadRequest && isErrorCode(body, "ARTIFACT_TYPE_UNSPECIFIED") {
+			// The route exists and wants a type: "ask with a type",
+			// never "no links API".
+			return nil, fmt.Errorf("%s: %w", ref.Registry, ErrLinksArtifactTypeRequired)
 		}
 		return nil, ErrLinksUnsupported
 	default:
