@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -141,8 +142,9 @@ func TestFetchAndExists(t *testing.T) {
 				}
 				wrong := desc
 				wrong.Size++
-				if _, err := a.Fetch(ctx, wrong); err == nil {
-					t.Errorf("Fetch(%s) with a wrong size succeeded", d)
+				wantErr := fmt.Sprintf("docker archive %s: %s: size %d in the descriptor, %d in the archive", path, d, wrong.Size, desc.Size)
+				if _, err := a.Fetch(ctx, wrong); err == nil || err.Error() != wantErr {
+					t.Errorf("Fetch(%s) with a wrong size: err = %v, want %q", d, err, wantErr)
 				}
 			}
 			unknown := ocispec.Descriptor{Digest: digest.FromString("nope"), Size: 4}
@@ -152,8 +154,9 @@ func TestFetchAndExists(t *testing.T) {
 			if ok, err := a.Exists(ctx, unknown); ok || err != nil {
 				t.Errorf("Exists(unknown) = %v, %v", ok, err)
 			}
-			if _, err := a.Fetch(ctx, ocispec.Descriptor{Digest: "sha256:zz"}); err == nil {
-				t.Error("Fetch(invalid digest) succeeded")
+			want := "docker archive " + path + `: digest "sha256:zz": invalid checksum digest length`
+			if _, err := a.Fetch(ctx, ocispec.Descriptor{Digest: "sha256:zz"}); err == nil || err.Error() != want {
+				t.Errorf("Fetch(invalid digest): err = %v, want %q", err, want)
 			}
 		})
 	}
@@ -400,8 +403,9 @@ func TestOpenMissingFile(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "nope.tar")); err == nil || !strings.Contains(err.Error(), "nope.tar") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := Open(t.TempDir()); err == nil {
-		t.Fatal("opened a directory")
+	dir := t.TempDir()
+	if _, err := Open(dir); err == nil || err.Error() != "docker archive "+dir+": not a regular file" {
+		t.Fatalf("opening a directory: err = %v, want \"docker archive %s: not a regular file\"", err, dir)
 	}
 }
 
@@ -412,9 +416,14 @@ func TestCleanName(t *testing.T) {
 			t.Errorf("cleanName(%q) = %q, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"/a", "..", "../a", "a/../../b", "a/..", "a\\b", "a\x00b", strings.Repeat("a", MaxNameLength+1)} {
-		if _, err := cleanName(in); err == nil {
-			t.Errorf("cleanName(%q) accepted", in)
+	bad := map[string]string{
+		"/a": "absolute path", "..": "path traversal (..)", "../a": "path traversal (..)", "a/../../b": "path traversal (..)", "a/..": "path traversal (..)",
+		"a\\b": "name contains a NUL byte or backslash", "a\x00b": "name contains a NUL byte or backslash",
+		strings.Repeat("a", MaxNameLength+1): fmt.Sprintf("name longer than %d bytes", MaxNameLength),
+	}
+	for in, want := range bad {
+		if _, err := cleanName(in); err == nil || err.Error() != want {
+			t.Errorf("cleanName(%.40q): err = %v, want %q", in, err, want)
 		}
 	}
 }

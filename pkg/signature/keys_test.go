@@ -89,8 +89,8 @@ func TestParseCertificatesPEMOrder(t *testing.T) {
 	if len(certs) != 2 || certs[0].Subject.CommonName != "first" || certs[1].Subject.CommonName != "second" {
 		t.Fatalf("got %d certs in wrong order", len(certs))
 	}
-	if _, err := ParseCertificatesPEM(readTestdata(t, "rsa-pkcs8.key")); err == nil {
-		t.Fatal("no error for a file without certificates")
+	if _, err := ParseCertificatesPEM(readTestdata(t, "rsa-pkcs8.key")); err == nil || err.Error() != `no PEM "CERTIFICATE" block found; pass a PEM certificate file` {
+		t.Fatalf("a file without certificates: err = %v", err)
 	}
 }
 

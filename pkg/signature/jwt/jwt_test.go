@@ -574,7 +574,7 @@ func TestVerifyFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Parse reports structure only.
-	if _, _, err := jwt.Parse([]byte(parts[0] + "." + parts[1])); err == nil {
-		t.Fatal("Parse accepted two segments")
+	if _, _, err := jwt.Parse([]byte(parts[0] + "." + parts[1])); err == nil || err.Error() != "jwt signature: not a compact JWS: expected exactly three '.'-separated segments" {
+		t.Fatalf("Parse of two segments: err = %v", err)
 	}
 }
