@@ -54,10 +54,15 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "not pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
-		if _, err := ParsePrivateKeyPEM([]byte(bad)); err == nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("ParsePrivateKeyPEM(%q) err = %v, want a one-line error", bad, err)
+	const expected = `; expected a PEM "PRIVATE KEY" (PKCS #8), "RSA PRIVATE KEY" or "EC PRIVATE KEY" block`
+	for bad, want := range map[string]string{
+		"":        "no PEM data found" + expected,
+		"not pem": "no PEM data found" + expected,
+		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n": "no private key found" + expected,
+		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n": `malformed "PRIVATE KEY" block: `,
+	} {
+		if _, err := ParsePrivateKeyPEM([]byte(bad)); err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ParsePrivateKeyPEM(%q) err = %v, want a one-line error starting %q", bad, err, want)
 		}
 	}
 }
