@@ -43,6 +43,7 @@ import (
 
 	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/internal/testimage"
+	"github.com/signet-oci/signet/internal/testtool"
 	"github.com/signet-oci/signet/pkg/registry"
 )
 
@@ -71,10 +72,7 @@ var repoSeq atomic.Int64
 // TestScriptsExternal runs the OCI-format scripts against the registry at
 // $SIGNET_TEST_REGISTRY (make test starts distribution v3 for it).
 func TestScriptsExternal(t *testing.T) {
-	addr := os.Getenv("SIGNET_TEST_REGISTRY")
-	if addr == "" {
-		t.Skip("SIGNET_TEST_REGISTRY is not set; 'make test' starts a distribution registry and sets it")
-	}
+	addr := testRegistry(t)
 	p := params(t, "", true, func(env *testscript.Env) error {
 		env.Setenv("REGISTRY", addr)
 		env.Setenv("REPO", fmt.Sprintf("signet-test/%d-%d/busybox", time.Now().UnixNano(), repoSeq.Add(1)))
@@ -95,15 +93,7 @@ func TestScriptsExternal(t *testing.T) {
 // SIGNET_TEST_REGISTRY is set, against that registry too (tag fallback on
 // distribution).
 func TestScriptsOras(t *testing.T) {
-	orasBin := os.Getenv("SIGNET_ORAS_BIN")
-	if orasBin == "" {
-		if p, err := exec.LookPath("oras"); err == nil {
-			orasBin = p
-		}
-	}
-	if orasBin == "" {
-		t.Skip("the oras CLI is not installed; 'make test' installs it into bin/tools and sets SIGNET_ORAS_BIN")
-	}
+	orasBin := testtool.Tool(t, "oras", "SIGNET_ORAS_BIN")
 	files, err := filepath.Glob("testdata/oras/*.txtar")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata/oras/*.txtar scripts: %v", err)
@@ -127,18 +117,29 @@ func TestScriptsOras(t *testing.T) {
 		p.Files = files
 		testscript.Run(t, p)
 	})
-	if addr := os.Getenv("SIGNET_TEST_REGISTRY"); addr != "" {
-		t.Run("external", func(t *testing.T) {
-			p := params(t, "", true, func(env *testscript.Env) error {
-				env.Setenv("REGISTRY", addr)
-				env.Setenv("REPO", fmt.Sprintf("signet-oras/%d-%d/busybox", time.Now().UnixNano(), repoSeq.Add(1)))
-				withOras(env)
-				return nil
-			})
-			p.Files = files
-			testscript.Run(t, p)
+	t.Run("external", func(t *testing.T) {
+		addr := testRegistry(t)
+		p := params(t, "", true, func(env *testscript.Env) error {
+			env.Setenv("REGISTRY", addr)
+			env.Setenv("REPO", fmt.Sprintf("signet-oras/%d-%d/busybox", time.Now().UnixNano(), repoSeq.Add(1)))
+			withOras(env)
+			return nil
 		})
+		p.Files = files
+		testscript.Run(t, p)
+	})
+}
+
+// testRegistry is the external registry's host:port, $SIGNET_TEST_REGISTRY;
+// without it t is skipped (failed under CI=true).
+func testRegistry(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("SIGNET_TEST_REGISTRY")
+	if addr == "" {
+		testtool.Missing(t, "SIGNET_TEST_REGISTRY is not set (the distribution registry to test against)",
+			"'make test' starts one (bin/tools/registry, installed by 'make tools') and sets it")
 	}
+	return addr
 }
 
 func params(t *testing.T, dir string, external bool, setup func(*testscript.Env) error) testscript.Params {

@@ -6,10 +6,15 @@ import (
 	"encoding/pem"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -123,8 +128,12 @@ func TestRegistryAccessErrors(t *testing.T) {
 
 // TestDebugRedactsSecrets: --debug traces every request but never the
 // password, the Authorization header's value or the upload state token.
+// The embedded registry's _state is the session id, which the upload path
+// shows anyway; in front of it, states issues an opaque state token of its
+// own, as distribution does (an HMAC-signed state), and requires it back.
 func TestDebugRedactsSecrets(t *testing.T) {
-	srv := httptest.NewServer(authRegistry(t, "alice", "s3cret-pw"))
+	states := &stateTokens{next: authRegistry(t, "alice", "s3cret-pw"), issued: map[string]string{}}
+	srv := httptest.NewServer(states)
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	code, _, stderr := signetRun("s3cret-pw\n", "copy", layoutRef(t), host+"/busybox:latest", "-u", "alice", "--password-stdin", "--debug")
@@ -138,11 +147,87 @@ func TestDebugRedactsSecrets(t *testing.T) {
 		t.Errorf("--debug does not show that credentials were sent (redacted):\n%s", stderr)
 	}
 	basic := "YWxpY2U6czNjcmV0LXB3" // base64("alice:s3cret-pw")
-	for _, secret := range []string{"s3cret-pw", basic} {
+	secrets := []string{"s3cret-pw", basic}
+	states.mu.Lock()
+	for _, token := range states.issued {
+		_, secret, _ := strings.Cut(token, ".")
+		secrets = append(secrets, secret)
+	}
+	states.mu.Unlock()
+	if len(secrets) == 2 || states.echoed.Load() == 0 {
+		t.Fatalf("no upload carried a state token (%d issued, %d sent back): the test proves nothing", len(secrets)-2, states.echoed.Load())
+	}
+	if !strings.Contains(stderr, "_state=REDACTED") {
+		t.Errorf("--debug does not show the upload requests with their state redacted:\n%s", stderr)
+	}
+	for _, secret := range secrets {
 		if strings.Contains(stderr, secret) {
 			t.Errorf("--debug leaked %q:\n%s", secret, stderr)
 		}
 	}
+}
+
+// stateTokens replaces the _state of each upload location the registry
+// gives with an opaque token id.<secret> and requires it back on the
+// session's requests (400 otherwise), so a client that did not send the
+// state fails.
+type stateTokens struct {
+	next   http.Handler
+	mu     sync.Mutex
+	issued map[string]string // session id → token
+	echoed atomic.Int64      // requests that sent a token back
+}
+
+func (s *stateTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); q.Has("_state") {
+		token := q.Get("_state")
+		id, _, _ := strings.Cut(token, ".")
+		s.mu.Lock()
+		ok := s.issued[id] == token
+		s.mu.Unlock()
+		if !ok {
+			http.Error(w, "unknown upload state", http.StatusBadRequest)
+			return
+		}
+		s.echoed.Add(1)
+		q.Set("_state", id)
+		r.URL.RawQuery = q.Encode()
+	}
+	s.next.ServeHTTP(&stateWriter{ResponseWriter: w, s: s}, r)
+}
+
+type stateWriter struct {
+	http.ResponseWriter
+	s           *stateTokens
+	wroteHeader bool
+}
+
+func (w *stateWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.wroteHeader = true
+		if u, err := url.Parse(w.Header().Get("Location")); err == nil && u.Query().Has("_state") {
+			q := u.Query()
+			id := q.Get("_state")
+			w.s.mu.Lock()
+			token, ok := w.s.issued[id]
+			if !ok {
+				token = id + ".st4te-secret-" + strconv.Itoa(len(w.s.issued))
+				w.s.issued[id] = token
+			}
+			w.s.mu.Unlock()
+			q.Set("_state", token)
+			u.RawQuery = q.Encode()
+			w.Header().Set("Location", u.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *stateWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // TestHTTPSAgainstPlainRegistry: --plain-http=false against a plain HTTP

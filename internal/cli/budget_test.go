@@ -1,15 +1,20 @@
 package cli_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/signet-oci/signet/internal/testtool"
 	"github.com/signet-oci/signet/pkg/registry"
 )
 
@@ -22,7 +27,11 @@ import (
 //     distribution;
 //   - distribution: noapi, and also refusing what distribution v3.1.2
 //     refuses by default: monolithic POST ?digest= uploads (it opens a
-//     session instead) and manifest DELETE (405).
+//     session instead) and manifest DELETE (405);
+//
+// and against the real distribution v3.1.2 (shape "real") at
+// $SIGNET_TEST_REGISTRY, which make test starts: the model above is checked
+// against the registry it models, with the same budgets.
 //
 // The budgets are the issue's; the comments give today's counts.
 
@@ -32,6 +41,9 @@ type budgetEnv struct {
 
 func newBudgetEnv(t *testing.T, shape string) *budgetEnv {
 	t.Helper()
+	if shape == "real" {
+		return newRealBudgetEnv(t)
+	}
 	cfg := registry.Config{Memory: true}
 	if shape != "full" {
 		cfg.DisableLinks, cfg.DisableReferrersAPI = true, true
@@ -48,6 +60,30 @@ func newBudgetEnv(t *testing.T, shape string) *budgetEnv {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, host: strings.TrimPrefix(srv.URL, "http://"), dir: t.TempDir()}
+	layout, err := filepath.Abs("../../testdata/oci-layout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ok("copy", "oci-layout:"+layout+":latest", e.ref(":latest"))
+	return &budgetEnv{env: e}
+}
+
+var realRepoSeq atomic.Int64
+
+// newRealBudgetEnv copies the test image into a fresh repository of the
+// distribution registry at $SIGNET_TEST_REGISTRY (skipping t without it;
+// failing it under CI=true).
+func newRealBudgetEnv(t *testing.T) *budgetEnv {
+	t.Helper()
+	addr := os.Getenv("SIGNET_TEST_REGISTRY")
+	if addr == "" {
+		testtool.Missing(t, "SIGNET_TEST_REGISTRY is not set (the distribution registry to count requests against)",
+			"'make test' starts one (bin/tools/registry, installed by 'make tools') and sets it")
+	}
+	// env.ref is host + "/busybox": a unique repository prefix keeps each
+	// test's tags and referrers apart on the shared registry.
+	host := fmt.Sprintf("%s/signet-budget/%d-%d", addr, time.Now().UnixNano(), realRepoSeq.Add(1))
+	e := &env{t: t, host: host, dir: t.TempDir()}
 	layout, err := filepath.Abs("../../testdata/oci-layout")
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +187,8 @@ func TestPushBudget(t *testing.T) {
 		{"noapi", "oci", 7, 7},
 		{"distribution", "oci", 7, 7},
 		{"distribution", "auto", 8, 8},
+		{"real", "oci", 7, 7},
+		{"real", "auto", 8, 8},
 	} {
 		t.Run(tc.shape+"/"+tc.format, func(t *testing.T) {
 			e := newBudgetEnv(t, tc.shape)
@@ -200,6 +238,7 @@ func TestDiscoverBudget(t *testing.T) {
 		// depth 2: the artifact's tag only.
 		{"noapi", "oci", 5},
 		{"distribution", "oci", 5},
+		{"real", "oci", 5},
 	} {
 		t.Run(tc.shape+"/"+tc.format, func(t *testing.T) {
 			e := newBudgetEnv(t, tc.shape)
@@ -247,14 +286,18 @@ func TestDiscoverBudget(t *testing.T) {
 // without the referrers API, deeper levels list the tags once instead of
 // asking each referrer for its sha256-<hex> tag.
 func TestDiscoverBudgetManyReferrers(t *testing.T) {
-	e := newBudgetEnv(t, "noapi")
-	dg := e.subject()
-	at := e.ref("@" + dg)
-	for i := range 5 {
-		e.ok("push-signature", "--artifact-format", "oci", "--signature", e.signature("sig"+strconv.Itoa(i)+".jwt"), "--manifest", e.path("manifest.json"), at)
+	for _, shape := range []string{"noapi", "real"} {
+		t.Run(shape, func(t *testing.T) {
+			e := newBudgetEnv(t, shape)
+			dg := e.subject()
+			at := e.ref("@" + dg)
+			for i := range 5 {
+				e.ok("push-signature", "--artifact-format", "oci", "--signature", e.signature("sig"+strconv.Itoa(i)+".jwt"), "--manifest", e.path("manifest.json"), at)
+			}
+			// resolve, links (404), referrers API (404), subject tag, tags list.
+			e.within(5, "discover (5 referrers, tag fallback)", "discover", at)
+		})
 	}
-	// resolve, links (404), referrers API (404), subject tag, tags list.
-	e.within(5, "discover (5 referrers, tag fallback)", "discover", at)
 }
 
 func TestVerifyBudget(t *testing.T) {
@@ -270,6 +313,7 @@ func TestVerifyBudget(t *testing.T) {
 		// resolve, links (404), referrers API (404), subject tag, artifact
 		// manifest, signature blob: the tag fallback costs one more.
 		{"distribution", "oci", 6},
+		{"real", "oci", 6},
 	} {
 		t.Run(tc.shape+"/"+tc.format, func(t *testing.T) {
 			e := newBudgetEnv(t, tc.shape)
@@ -278,5 +322,71 @@ func TestVerifyBudget(t *testing.T) {
 			e.ok("push-signature", "--artifact-format", tc.format, "--signature", e.signature("sig.jwt"), "--manifest", e.path("manifest.json"), at)
 			e.within(tc.budget, "verify", "verify", at, "-c", e.path("budget.crt"))
 		})
+	}
+}
+
+// requestShape reduces a traced request to what the registry's behaviour
+// decides: the method, the path after the repository with digests and
+// upload ids blanked, and the query's keys.
+var (
+	reqRepoPrefix = regexp.MustCompile(`^(\w+) https?://[^/]+/v2/(?:.*/)?busybox/`)
+	reqDigest     = regexp.MustCompile(`sha256[:-][0-9a-f]{64}`)
+	reqUpload     = regexp.MustCompile(`blobs/uploads/[^/?]+`)
+)
+
+func requestShape(req string) string {
+	s := reqRepoPrefix.ReplaceAllString(req, "$1 ")
+	s = reqDigest.ReplaceAllString(s, "DIGEST")
+	s = reqUpload.ReplaceAllString(s, "blobs/uploads/ID")
+	path, query, ok := strings.Cut(s, "?")
+	if !ok {
+		return s
+	}
+	var keys []string
+	for _, kv := range strings.Split(query, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		keys = append(keys, k)
+	}
+	return path + "?" + strings.Join(keys, "&")
+}
+
+// TestDistributionModelMatchesReal: the "distribution" shape makes the
+// same requests as the real distribution v3.1.2 for pushing (new blob,
+// blob there), discovering and verifying signatures, so the budgets
+// checked against the model hold on distribution.
+func TestDistributionModelMatchesReal(t *testing.T) {
+	run := func(shape string) map[string][]string {
+		e := newBudgetEnv(t, shape)
+		at := e.ref("@" + e.subject())
+		man := e.path("manifest.json")
+		got := map[string][]string{}
+		record := func(what string, args ...string) {
+			_, reqs := e.requests(args...)
+			for _, r := range reqs {
+				got[what] = append(got[what], requestShape(r))
+			}
+		}
+		for i := range 2 {
+			sig := e.signature("sig" + strconv.Itoa(i) + ".jwt")
+			record("push-signature #"+strconv.Itoa(i+1), "push-signature", "--artifact-format", "oci", "--signature", sig, "--manifest", man, at)
+			if i == 1 {
+				record("push-signature (blob there)", "push-signature", "--artifact-format", "oci", "--signature", sig, "--manifest", man, at)
+			}
+		}
+		record("discover", "discover", at)
+		record("verify", "verify", at, "-c", e.path("budget.crt"))
+		return got
+	}
+	real := run("real")
+	model := run("distribution")
+	for _, what := range []string{"push-signature #1", "push-signature #2", "push-signature (blob there)", "discover", "verify"} {
+		if what == "discover" || what == "verify" {
+			// fetches run concurrently: the order varies
+			slices.Sort(model[what])
+			slices.Sort(real[what])
+		}
+		if len(real[what]) == 0 || !slices.Equal(model[what], real[what]) {
+			t.Errorf("%s: the model's requests differ from distribution's:\nmodel:\n  %s\ndistribution:\n  %s", what, strings.Join(model[what], "\n  "), strings.Join(real[what], "\n  "))
+		}
 	}
 }

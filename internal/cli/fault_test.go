@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/signet-oci/signet/internal/faultreg"
 )
 
@@ -61,8 +63,9 @@ func TestVerifyExitStatuses(t *testing.T) {
 		t.Fatalf("one valid, one corrupted: exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, v := range rep.Signatures {
-		if v.Artifact.Digest == bad.Artifact.Digest.String() && (v.Valid || v.Reason == "" || v.Class != "fetch") {
-			t.Fatalf("corrupted signature verdict: %+v", v)
+		want := "fetching signature blob " + bad.Blob.Digest.String() + ": mismatched digest"
+		if v.Artifact.Digest == bad.Artifact.Digest.String() && (v.Valid || v.Reason != want || v.Class != "fetch") {
+			t.Fatalf("corrupted signature verdict: %+v, want class fetch and reason %q", v, want)
 		}
 	}
 
@@ -72,6 +75,14 @@ func TestVerifyExitStatuses(t *testing.T) {
 	rep = jsonReport{}
 	if code != ExitVerifyFailed || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Signatures) != 2 || rep.Valid != 0 || rep.Verified {
 		t.Fatalf("none valid: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, v := range rep.Signatures {
+		if v.Class != "fetch" || !strings.HasSuffix(v.Reason, ": mismatched digest") {
+			t.Fatalf("none valid: verdict %+v, want class fetch, mismatched digest", v)
+		}
+	}
+	if want := "Error: " + srv.Host + "/busybox@" + s.Subject.Digest.String() + ": 2 signature(s) found, none valid"; lastLine(errOut) != want {
+		t.Fatalf("none valid: stderr ends with %q, want %q", lastLine(errOut), want)
 	}
 
 	// Trusting another certificate: 3, class untrusted chain.
@@ -90,6 +101,16 @@ func TestVerifyExitStatuses(t *testing.T) {
 	if code != ExitNotFound {
 		t.Fatalf("unsigned: exit %d\n%s\n%s", code, out, errOut)
 	}
+	unsigned := digest.FromBytes(append(mb, ' '))
+	if want := "Error: no signature found for " + srv.Host + "/busybox@" + unsigned.String(); lastLine(errOut) != want {
+		t.Fatalf("unsigned: stderr ends with %q, want %q", lastLine(errOut), want)
+	}
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
 }
 
 // TestPullSignatureWrongBytes: a registry serving wrong bytes for the
@@ -100,8 +121,15 @@ func TestPullSignatureWrongBytes(t *testing.T) {
 	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), 200, http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("x"), int(s.Blob.Size))))
 	dir := filepath.Join(t.TempDir(), "sigs")
 	code, out, errOut := runCLI(t, "pull-signature", srv.Host+"/busybox:latest", "-o", dir)
-	if code == ExitOK {
-		t.Fatalf("exit 0\n%s\n%s", out, errOut)
+	if code != ExitError {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitError, out, errOut)
+	}
+	skipped := "Warning: skipped " + s.Artifact.Digest.String() + ": fetching signature blob " + s.Blob.Digest.String() + ": mismatched digest\n"
+	if !strings.Contains(errOut, skipped) {
+		t.Fatalf("stderr does not say why the signature was skipped (%q):\n%s", skipped, errOut)
+	}
+	if want := "Error: none of the 1 signature artifact(s) of " + srv.Host + "/busybox@" + s.Subject.Digest.String() + " could be downloaded"; lastLine(errOut) != want {
+		t.Fatalf("stderr ends with %q, want %q", lastLine(errOut), want)
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 0 || strings.TrimSpace(out) != "" {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -99,7 +101,10 @@ func (e *env) subject() ocispec.Descriptor {
 
 // notationVerify verifies busybox's signatures as the notation CLI does:
 // a trustpolicy.json and a file trust store on disk, notation.Verify over
-// the registry (discovery through referrers, then the verifier).
+// the registry (discovery through referrers, then the verifier). It
+// returns the first successful outcome, or notation.Verify's error: a
+// rejection is a notation.VerificationFailedError, anything else (the
+// registry unreachable, no signature) is not.
 func (e *env) notationVerify(crt string) (*notationgo.VerificationOutcome, error) {
 	e.t.Helper()
 	cfg := e.path("notation-" + filepath.Base(crt))
@@ -138,7 +143,37 @@ func (e *env) notationVerify(crt string) (*notationgo.VerificationOutcome, error
 			return o, nil
 		}
 	}
-	return nil, os.ErrNotExist
+	e.t.Fatalf("notation.Verify returned no error and no successful outcome: %+v", outcomes)
+	return nil, nil
+}
+
+// notationRejected fails unless err is notation's verification failure
+// for every signature, with reason.
+func notationRejected(t *testing.T, err error, reason string) {
+	t.Helper()
+	var vf notationgo.VerificationFailedError
+	if !errors.As(err, &vf) {
+		t.Fatalf("notation verify: %v (%T), want a verification failure, not another error", err, err)
+	}
+	if !strings.Contains(err.Error(), reason) {
+		t.Fatalf("notation verify: %v, want the reason %q", err, reason)
+	}
+}
+
+// wantRejected requires a signet verify run to exit 3 with every one of
+// the n signatures INVALID for reason, and the one-line error saying none
+// is valid.
+func wantRejected(t *testing.T, what string, n int, code int, out, errOut, reason string) {
+	t.Helper()
+	if code != 3 {
+		t.Fatalf("%s: exit %d, want 3\n%s%s", what, code, out, errOut)
+	}
+	if got := strings.Count(out, "INVALID  "); got != n || strings.Count(out, "signature: notation signature: "+reason) != n {
+		t.Fatalf("%s: want %d signatures INVALID with the reason %q:\n%s", what, n, reason, out)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(errOut), fmt.Sprintf("%d signature(s) found, none valid", n)) {
+		t.Fatalf("%s: stderr does not end with the error %q:\n%s", what, fmt.Sprintf("%d signature(s) found, none valid", n), errOut)
+	}
 }
 
 // TestNotationSignatures runs sign → push-signature → discover → verify
@@ -220,22 +255,34 @@ func TestNotationSignatures(t *testing.T) {
 	}
 
 	e.t = t
+	untrusted := "the certificate chain does not end at a trusted certificate: the signature's certificate chain does not contain any trusted certificate"
 	code, out, errOut := e.run("verify", e.ref(":latest"), "-c", wrongCrt)
-	if code != 3 {
-		t.Fatalf("verify with the wrong certificate: exit %d, want 3\n%s%s", code, out, errOut)
-	}
-	if !strings.Contains(out, "untrusted chain") && !strings.Contains(out, "trusted certificate") {
-		t.Errorf("verify with the wrong certificate does not say why:\n%s", out)
-	}
-	if _, err := e.notationVerify(wrongCrt); err == nil {
-		t.Error("notation verified signet's signatures with the wrong certificate")
-	}
+	wantRejected(t, "verify with the wrong certificate", 2, code, out, errOut, untrusted)
+	_, err := e.notationVerify(wrongCrt)
+	notationRejected(t, err, "the signature's certificate chain does not contain any trusted certificate")
 
-	// --identity narrows trust; notation needs C, ST and O in it.
-	code, out, _ = e.run("verify", e.ref(":latest"), "-c", crt, "--identity", "C=US, ST=WA, O=Nobody")
-	if code != 3 {
-		t.Fatalf("verify --identity of someone else: exit %d, want 3\n%s", code, out)
+	// --identity of a signer whose subject has CN only: notation needs C,
+	// ST and O in the signer's subject to compare it.
+	code, out, errOut = e.run("verify", e.ref(":latest"), "-c", crt, "--identity", "C=US, ST=WA, O=Nobody")
+	wantRejected(t, "verify --identity of a CN-only signer", 2, code, out, errOut,
+		`the signer is not a trusted identity: error while parsing the certificate subject from the digital signature. error : "distinguished name (DN) \"CN=signer\" has no mandatory RDN attribute for \"C\"`)
+}
+
+// TestNotationIdentity: --identity narrows trust to the signers whose
+// subject it names.
+func TestNotationIdentity(t *testing.T) {
+	e := newEnv(t)
+	key, crt := e.path("acme.key"), e.path("acme.crt")
+	e.ok("generate", "cert", "--key-out", key, "--cert-out", crt, "--subject", "/CN=signer/O=Acme/ST=WA/C=US", "--key-type", "ec-p256")
+	e.ok("sign", "-k", key, "-c", crt, "--signature-format", "cose", "-o", e.path("sig.cose"), e.ref(":latest"))
+	e.ok("push-signature", "--signature", e.path("sig.cose"), "--artifact-format", "oci", e.ref(""))
+	out := e.ok("verify", e.ref(":latest"), "-c", crt, "--identity", "C=US, ST=WA, O=Acme, CN=signer")
+	if !strings.Contains(out, "1 of 1 signature(s) valid") {
+		t.Fatalf("verify --identity of the signer:\n%s", out)
 	}
+	code, out, errOut := e.run("verify", e.ref(":latest"), "-c", crt, "--identity", "C=US, ST=WA, O=Nobody")
+	wantRejected(t, "verify --identity of someone else", 1, code, out, errOut,
+		`the signer is not a trusted identity: signing certificate from the digital signature does not match the X.509 trusted identities [map["C":"US" "O":"Nobody" "ST":"WA"]]`)
 }
 
 // TestNotationSignedVerifiedBySignet signs with notation-go's own
@@ -320,7 +367,7 @@ func TestNotationSignedVerifiedBySignet(t *testing.T) {
 	if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut := e.run("verify", e.ref(":latest"), "--trust-policy", policy, "--trust-store", cfg); code != 3 {
-		t.Fatalf("verify with an out-of-scope policy: exit %d, want 3\n%s%s", code, out, errOut)
-	}
+	code, out, errOut := e.run("verify", e.ref(":latest"), "--trust-policy", policy, "--trust-store", cfg)
+	wantRejected(t, "verify with an out-of-scope policy", 2, code, out, errOut,
+		`artifact "`+e.ref("@"+subject.Digest.String())+`" has no applicable trust policy statement`)
 }

@@ -63,7 +63,15 @@ type Server struct {
 // New starts a registry with no faults.
 func New(t testing.TB) *Server {
 	t.Helper()
-	rg, err := registry.New(registry.Config{})
+	return NewConfig(t, registry.Config{})
+}
+
+// NewConfig starts a registry configured by cfg (for instance without the
+// referrers API and the links extension, like distribution) with no
+// faults.
+func NewConfig(t testing.TB, cfg registry.Config) *Server {
+	t.Helper()
+	rg, err := registry.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

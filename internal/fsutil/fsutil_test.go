@@ -1,8 +1,11 @@
 package fsutil
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -19,14 +22,15 @@ func TestWriteFileAtomic(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
 	}
-	if err := WriteFileAtomic(p, nil, 0o600); err == nil {
-		t.Error("empty write succeeded")
+	if err := WriteFileAtomic(p, nil, 0o600); err == nil || err.Error() != "refusing to write an empty file to "+p {
+		t.Errorf("empty write: err = %v", err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "secret" {
 		t.Errorf("failed write changed the file: %q", b)
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644); err == nil {
-		t.Error("write into a missing directory succeeded")
+	missing := filepath.Join(dir, "missing", "x")
+	if err := WriteFileAtomic(missing, []byte("x"), 0o644); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "cannot write "+missing+": ") {
+		t.Errorf("write into a missing directory: err = %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {

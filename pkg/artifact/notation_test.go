@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -38,8 +39,8 @@ func TestParseNotationForms(t *testing.T) {
 		// Notary Project signature.
 		odd := NewOCI(ArtifactTypeNotaryV2, blob, subject, nil)
 		b, _ := MarshalOCI(odd)
-		if sig, err := Parse("", b); err == nil {
-			t.Errorf("%s layer with artifactType %s parsed as %+v", tc.format, ArtifactTypeNotaryV2, sig)
+		if sig, err := Parse("", b); !errors.Is(err, ErrNotSignature) {
+			t.Errorf("%s layer with artifactType %s: parsed as %+v, err %v; want ErrNotSignature", tc.format, ArtifactTypeNotaryV2, sig, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -97,11 +98,11 @@ func TestKeyTypesAndCodeSigning(t *testing.T) {
 			t.Errorf("validity %s", d)
 		}
 	}
-	if _, _, err := Generate(Options{KeyType: "dsa"}); err == nil {
-		t.Error("unknown key type accepted")
+	if _, _, err := Generate(Options{KeyType: "dsa"}); err == nil || err.Error() != `unknown key type "dsa"; use one of [rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ec-p521]` {
+		t.Errorf("unknown key type: err = %v", err)
 	}
-	if _, _, err := Generate(Options{KeyType: KeyECP256, Days: -1}); err == nil {
-		t.Error("negative days accepted")
+	if _, _, err := Generate(Options{KeyType: KeyECP256, Days: -1}); err == nil || err.Error() != "invalid validity of -1 days; give a positive number of days" {
+		t.Errorf("negative days: err = %v", err)
 	}
 }
 
@@ -147,14 +148,17 @@ func TestCASignedChain(t *testing.T) {
 
 	// A non-CA certificate cannot issue; a mismatched CA key is refused.
 	_, leafCerts := parse(t, keyPEM, certPEM)
-	if _, _, err := Generate(Options{KeyType: KeyECP256, CAKey: signer, CACert: leafCerts[0]}); err == nil {
-		t.Error("non-CA accepted as issuer")
+	want := fmt.Sprintf("CA certificate %q is not a CA (no CA:TRUE basic constraint); make one with signet generate cert --ca", leafCerts[0].Subject.CommonName)
+	if _, _, err := Generate(Options{KeyType: KeyECP256, CAKey: signer, CACert: leafCerts[0]}); err == nil || err.Error() != want {
+		t.Errorf("non-CA as issuer: err = %v, want %q", err, want)
 	}
-	if _, _, err := Generate(Options{KeyType: KeyECP256, CAKey: signer, CACert: ca}); err == nil {
-		t.Error("mismatched CA key accepted")
+	want = "key and certificate mismatch: the CA key is not the key of the CA certificate (" + ca.Subject.String() + "); pass the matching --ca-key"
+	if _, _, err := Generate(Options{KeyType: KeyECP256, CAKey: signer, CACert: ca}); err == nil || err.Error() != want {
+		t.Errorf("mismatched CA key: err = %v, want %q", err, want)
 	}
-	if _, _, err := Generate(Options{KeyType: KeyECP256, CACert: ca}); err == nil {
-		t.Error("CA certificate without key accepted")
+	want = "a CA needs both its key and its certificate (--ca-key and --ca-cert)"
+	if _, _, err := Generate(Options{KeyType: KeyECP256, CACert: ca}); err == nil || err.Error() != want {
+		t.Errorf("CA certificate without key: err = %v, want %q", err, want)
 	}
 }
 
@@ -172,9 +176,14 @@ func TestParseSubject(t *testing.T) {
 	if got, want := cert.Subject.String(), "CN=127.0.0.1,O=example inc,L=Gurgaon,ST=Haryana,C=IN"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
-	for _, bad := range []string{"CN=x", "/CN", "/XX=y", "/CN="} {
-		if err := ParseSubject(bad, &Options{}); err == nil {
-			t.Errorf("ParseSubject(%q) succeeded", bad)
+	for bad, want := range map[string]string{
+		"CN=x":  `subject "CN=x": write it as /CN=name/O=org/C=country/ST=state/L=locality`,
+		"/CN":   `subject "/CN": "CN" is not KEY=value`,
+		"/XX=y": `subject "/XX=y": unknown key "XX" (use CN, O, OU, C, ST, L)`,
+		"/CN=":  `subject "/CN=": "CN=" is not KEY=value`,
+	} {
+		if err := ParseSubject(bad, &Options{}); err == nil || err.Error() != want {
+			t.Errorf("ParseSubject(%q): err = %v, want %q", bad, err, want)
 		}
 	}
 }

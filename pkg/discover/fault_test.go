@@ -3,8 +3,10 @@ package discover_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/faultreg"
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/discover"
@@ -95,8 +98,20 @@ func TestFaultCyclicReferrerGraph(t *testing.T) {
 	if len(seen) != 3 || seen[a] != 1 || seen[b] != 1 || seen[c] != 1 {
 		t.Fatalf("nodes: %v", seen)
 	}
-	if len(g.Warnings) == 0 {
-		t.Fatal("no warning about the cycle")
+	// The cycles A→B→A and subject→A→B→subject, the shared C and the
+	// self-references of B and C: each warned about, nothing else.
+	again := func(d digest.Digest) string {
+		return "referrer " + d.String() + " appears more than once in the graph (a cycle or a shared referrer); shown once"
+	}
+	self := func(d digest.Digest) string {
+		return "referrers lists the subject " + d.String() + " as its own referrer; ignored"
+	}
+	want := []string{again(a), again(subj), again(subj), again(c), self(b), self(c)}
+	got := slices.Clone(g.Warnings)
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// 1 + one listing per node, no more
 	if n := srv.Count(http.MethodGet, "/v2/busybox/referrers/"+b.String()); n != 1 {
@@ -128,8 +143,9 @@ func TestFaultDeepChain(t *testing.T) {
 	if depth != discover.DefaultMaxDepth {
 		t.Fatalf("depth %d, want %d", depth, discover.DefaultMaxDepth)
 	}
-	if _, err := discover.New(srv.Client(t, remote.Options{}), srv.Ref(t, "busybox:latest"), discover.Options{Depth: 9}); err == nil {
-		t.Fatal("--depth 9 accepted")
+	_, err = discover.New(srv.Client(t, remote.Options{}), srv.Ref(t, "busybox:latest"), discover.Options{Depth: 9})
+	if !errors.Is(err, errdef.ErrUsage) || err.Error() != "--depth 9 is over the maximum of 8" {
+		t.Fatalf("--depth 9: %v, want the usage error \"--depth 9 is over the maximum of 8\"", err)
 	}
 }
 
@@ -141,25 +157,7 @@ func TestFaultEndlessPagination(t *testing.T) {
 		t.Run(fmt.Sprintf("cyclic=%v", cyclic), func(t *testing.T) {
 			srv := faultreg.New(t)
 			s := srv.Seed(t, "busybox")
-			srv.Use(func(w http.ResponseWriter, r *http.Request) bool {
-				if strings.Contains(r.URL.Path, "/_ext/") {
-					w.WriteHeader(404)
-					return true
-				}
-				if !strings.Contains(r.URL.Path, "/referrers/") {
-					return false
-				}
-				page := 0
-				fmt.Sscan(r.URL.Query().Get("page"), &page)
-				next := page + 1
-				if cyclic {
-					next = page
-				}
-				w.Header().Set("Content-Type", ocispec.MediaTypeImageIndex)
-				w.Header().Set("Link", fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, next))
-				w.Write(index(entry(digest.FromString(fmt.Sprint("page", page)))))
-				return true
-			})
+			srv.Use(endlessPages(cyclic))
 			d := newDiscoverer(t, srv, "busybox:latest", remote.Options{MaxPages: 7}, discover.Options{Depth: 1})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -167,19 +165,65 @@ func TestFaultEndlessPagination(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !g.Truncated || len(g.Warnings) == 0 {
-				t.Fatalf("truncated %v warnings %q", g.Truncated, g.Warnings)
-			}
-			if n := srv.Count(http.MethodGet, "/v2/busybox/referrers/"+s.Subject.Digest.String()); n != 7 {
-				t.Fatalf("%d pages requested, want 7", n)
-			}
+			checkPageLimit(t, srv, g, s.Subject.Digest, 7)
 		})
 	}
+	// Without MaxPages the listing is bounded by DefaultMaxPages.
 	t.Run("default-bound", func(t *testing.T) {
-		if remote.DefaultMaxPages <= 0 || remote.DefaultMaxPages > 10000 {
-			t.Fatalf("DefaultMaxPages %d", remote.DefaultMaxPages)
+		srv := faultreg.New(t)
+		s := srv.Seed(t, "busybox")
+		srv.Use(endlessPages(false))
+		d := newDiscoverer(t, srv, "busybox:latest", remote.Options{}, discover.Options{Depth: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		g, err := d.Discover(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
+		checkPageLimit(t, srv, g, s.Subject.Digest, remote.DefaultMaxPages)
 	})
+}
+
+// endlessPages answers the referrers API with one entry per page and a
+// Link to a next page: a new one each time, or (cyclic) the same page
+// again. The links API is off.
+func endlessPages(cyclic bool) faultreg.Fault {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/_ext/") {
+			w.WriteHeader(404)
+			return true
+		}
+		if !strings.Contains(r.URL.Path, "/referrers/") {
+			return false
+		}
+		page := 0
+		fmt.Sscan(r.URL.Query().Get("page"), &page)
+		next := page + 1
+		if cyclic {
+			next = page
+		}
+		w.Header().Set("Content-Type", ocispec.MediaTypeImageIndex)
+		w.Header().Set("Link", fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, next))
+		w.Write(index(entry(digest.FromString(fmt.Sprint("page", page)))))
+		return true
+	}
+}
+
+// checkPageLimit requires the listing of subject to have stopped after
+// exactly pages pages, the graph marked truncated with the page-limit
+// warning.
+func checkPageLimit(t *testing.T, srv *faultreg.Server, g *discover.Graph, subject digest.Digest, pages int) {
+	t.Helper()
+	if n := srv.Count(http.MethodGet, "/v2/busybox/referrers/"+subject.String()); n != pages {
+		t.Fatalf("%d pages requested, want %d", n, pages)
+	}
+	if !g.Truncated {
+		t.Fatalf("not marked truncated after the page limit; warnings %q", g.Warnings)
+	}
+	want := "referrers listing of " + subject.String() + " stopped after the page limit (a registry paginating without end?)"
+	if len(g.Warnings) != 1 || !strings.HasPrefix(g.Warnings[0], want) {
+		t.Fatalf("warnings %q, want the one %q", g.Warnings, want)
+	}
 }
 
 // TestFaultLinksThousands: a links response with thousands of entries,

@@ -77,11 +77,12 @@ func (d *Discoverer) Signatures(ctx context.Context, subject ocispec.Descriptor,
 	}
 	var warnings []string
 	if len(candidates) > opts.MaxSignatures {
-		more := ""
+		count := fmt.Sprint(len(candidates))
 		if cut {
-			more = "more than "
+			// The listing stopped at the first candidate over the bound.
+			count = fmt.Sprint("more than ", opts.MaxSignatures)
 		}
-		warnings = append(warnings, fmt.Sprintf("%s%d signature artifacts found; examining the first %d (raise --max-signatures)", more, len(candidates), opts.MaxSignatures))
+		warnings = append(warnings, fmt.Sprintf("%s signature artifacts found; examining the first %d (raise --max-signatures)", count, opts.MaxSignatures))
 		candidates = candidates[:opts.MaxSignatures]
 	}
 	found := make([]*Found, len(candidates))

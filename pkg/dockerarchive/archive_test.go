@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -141,8 +142,9 @@ func TestFetchAndExists(t *testing.T) {
 				}
 				wrong := desc
 				wrong.Size++
-				if _, err := a.Fetch(ctx, wrong); err == nil {
-					t.Errorf("Fetch(%s) with a wrong size succeeded", d)
+				wantErr := fmt.Sprintf("docker archive %s: %s: size %d in the descriptor, %d in the archive", path, d, wrong.Size, desc.Size)
+				if _, err := a.Fetch(ctx, wrong); err == nil || err.Error() != wantErr {
+					t.Errorf("Fetch(%s) with a wrong size: err = %v, want %q", d, err, wantErr)
 				}
 			}
 			unknown := ocispec.Descriptor{Digest: digest.FromString("nope"), Size: 4}
@@ -152,8 +154,9 @@ func TestFetchAndExists(t *testing.T) {
 			if ok, err := a.Exists(ctx, unknown); ok || err != nil {
 				t.Errorf("Exists(unknown) = %v, %v", ok, err)
 			}
-			if _, err := a.Fetch(ctx, ocispec.Descriptor{Digest: "sha256:zz"}); err == nil {
-				t.Error("Fetch(invalid digest) succeeded")
+			want := "docker archive " + path + `: digest "sha256:zz": invalid checksum digest length`
+			if _, err := a.Fetch(ctx, ocispec.Descriptor{Digest: "sha256:zz"}); err == nil || err.Error() != want {
+				t.Errorf("Fetch(invalid digest): err = %v, want %q", err, want)
 			}
 		})
 	}
@@ -332,43 +335,43 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{name: "empty file", raw: []byte{}, want: "empty or not a tar"},
 		{name: "not a tar", raw: bytes.Repeat([]byte("not a tarball "), 100), want: "not a valid tar"},
-		{name: "truncated tar", raw: truncated(t, legacy(), 5000), want: "truncated"},
+		{name: "truncated tar", raw: truncated(t, legacy(), 5000), want: "bytes declared past the end of the file"},
 		{name: "neither shape", entries: []testimage.Entry{{Name: "hello.txt", Body: []byte("hi")}}, want: "neither manifest.json"},
 		{name: "two images", entries: replace(t, legacy(), "manifest.json", twoImages), want: "lists 2 images"},
 		{name: "no images", entries: replace(t, legacy(), "manifest.json", []byte(`[]`)), want: "lists 0 images"},
 		{name: "manifest.json not json", entries: replace(t, legacy(), "manifest.json", []byte(`{`)), want: "not a docker save manifest"},
 		{name: "manifest.json trailing data", entries: replace(t, legacy(), "manifest.json", append(withLayers(`"`+ids[0]+`/layer.tar"`), "[]"...)), want: "trailing data"},
 		{name: "missing layer", entries: remove(t, legacy(), ids[1]+"/layer.tar"), want: ids[1] + "/layer.tar\": missing"},
-		{name: "missing config", entries: remove(t, legacy(), img.ConfigHex()+".json"), want: "missing"},
-		{name: "corrupt config", entries: replace(t, legacy(), img.ConfigHex()+".json", []byte(`{"os":"linux"}`)), want: "corrupt"},
+		{name: "missing config", entries: remove(t, legacy(), img.ConfigHex()+".json"), want: "missing from the archive"},
+		{name: "corrupt config", entries: replace(t, legacy(), img.ConfigHex()+".json", []byte(`{"os":"linux"}`)), want: "corrupt: its sha256 is sha256:"},
 		{name: "config not named by digest", entries: append(replace(t, legacy(), "manifest.json", []byte(`[{"Config":"config.json","Layers":["`+ids[0]+`/layer.tar"]}]`)),
 			testimage.Entry{Name: "config.json", Body: img.Config}), want: "<sha256 hex>.json"},
 		{name: "no layers", entries: replace(t, legacy(), "manifest.json", withLayers(``)), want: "no Layers"},
-		{name: "layer traversal in manifest.json", entries: replace(t, legacy(), "manifest.json", withLayers(`"../../etc/passwd"`)), want: "invalid name"},
-		{name: "absolute layer in manifest.json", entries: replace(t, legacy(), "manifest.json", withLayers(`"/etc/passwd"`)), want: "invalid name"},
-		{name: "traversal entry", entries: append(legacy(), testimage.Entry{Name: "../evil", Body: []byte("x")}), want: "path traversal"},
-		{name: "nested traversal entry", entries: append(legacy(), testimage.Entry{Name: "a/../../evil", Body: []byte("x")}), want: "path traversal"},
-		{name: "absolute entry", entries: append(legacy(), testimage.Entry{Name: "/etc/evil", Body: []byte("x")}), want: "absolute path"},
+		{name: "layer traversal in manifest.json", entries: replace(t, legacy(), "manifest.json", withLayers(`"../../etc/passwd"`)), want: `Layers[0] "../../etc/passwd": invalid name`},
+		{name: "absolute layer in manifest.json", entries: replace(t, legacy(), "manifest.json", withLayers(`"/etc/passwd"`)), want: `Layers[0] "/etc/passwd": invalid name`},
+		{name: "traversal entry", entries: append(legacy(), testimage.Entry{Name: "../evil", Body: []byte("x")}), want: `entry "../evil": path traversal (..)`},
+		{name: "nested traversal entry", entries: append(legacy(), testimage.Entry{Name: "a/../../evil", Body: []byte("x")}), want: `entry "a/../../evil": path traversal (..)`},
+		{name: "absolute entry", entries: append(legacy(), testimage.Entry{Name: "/etc/evil", Body: []byte("x")}), want: `entry "/etc/evil": absolute path`},
 		{name: "symlink out of archive", entries: append(remove(t, legacy(), ids[1]+"/layer.tar"),
-			testimage.Entry{Name: ids[1] + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "../../etc/passwd"}), want: "leaves the archive"},
+			testimage.Entry{Name: ids[1] + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "../../etc/passwd"}), want: `symlink "../../etc/passwd" leaves the archive`},
 		{name: "absolute symlink", entries: append(remove(t, legacy(), ids[1]+"/layer.tar"),
-			testimage.Entry{Name: ids[1] + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}), want: "absolute path"},
+			testimage.Entry{Name: ids[1] + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}), want: `symlink to an absolute path "/etc/passwd"`},
 		{name: "symlink loop", entries: append(remove(t, legacy(), ids[1]+"/layer.tar"),
-			testimage.Entry{Name: ids[1] + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "layer.tar"}), want: "links to follow"},
+			testimage.Entry{Name: ids[1] + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "layer.tar"}), want: "more than 8 links to follow"},
 		{name: "duplicate entry", entries: append(legacy(), testimage.Entry{Name: "./manifest.json", Body: []byte("[]")}), want: "appears twice"},
 		{name: "oci two images", entries: replace(t, oci(), "index.json", mustJSON(t, twoIndex)), want: "2 different images"},
 		{name: "oci no images", entries: replace(t, oci(), "index.json", []byte(`{"schemaVersion":2,"manifests":[]}`)), want: "lists no image"},
-		{name: "oci missing manifest blob", entries: remove(t, oci(), d25Name), want: "missing"},
-		{name: "oci corrupt manifest blob", entries: replace(t, oci(), d25Name, bytes.Replace(d25, []byte(`"size":487`), []byte(`"size":488`), 1)), want: "corrupt"},
+		{name: "oci missing manifest blob", entries: remove(t, oci(), d25Name), want: "missing from the archive"},
+		{name: "oci corrupt manifest blob", entries: replace(t, oci(), d25Name, bytes.Replace(d25, []byte(`"size":487`), []byte(`"size":488`), 1)), want: "corrupt: does not match the size"},
 		{name: "oci missing layer", entries: remove(t, oci(), layer0), want: layer0},
 		{name: "oci layer size mismatch", entries: replace(t, oci(), layer0, img.Layers[1]), want: "bytes, the manifest says"},
 		{name: "oci missing oci-layout", entries: remove(t, oci(), "oci-layout"), want: "oci-layout\": missing"},
-		{name: "oci bad layout version", entries: replace(t, oci(), "oci-layout", []byte(`{"imageLayoutVersion":"2.0.0"}`)), want: "imageLayoutVersion"},
+		{name: "oci bad layout version", entries: replace(t, oci(), "oci-layout", []byte(`{"imageLayoutVersion":"2.0.0"}`)), want: `unsupported imageLayoutVersion "2.0.0"`},
 		{name: "oci index not json", entries: replace(t, oci(), "index.json", []byte(`nope`)), want: "not an OCI image index"},
-		{name: "oci bad digest", entries: replace(t, oci(), "index.json", []byte(`{"manifests":[{"mediaType":"x","digest":"sha256:../../x","size":3}]}`)), want: "digest"},
+		{name: "oci bad digest", entries: replace(t, oci(), "index.json", []byte(`{"manifests":[{"mediaType":"x","digest":"sha256:../../x","size":3}]}`)), want: `manifests[0]: digest "sha256:../../x": invalid checksum digest length`},
 		{name: "oci media type mismatch", entries: replace(t, oci(), "index.json", mustJSON(t, ocispec.Index{Manifests: []ocispec.Descriptor{testimage.Descriptor(manifest.MediaTypeDockerManifest, d25)}})), want: "but index.json says"},
-		{name: "oci target is a config", entries: replace(t, oci(), "index.json", mustJSON(t, ocispec.Index{Manifests: []ocispec.Descriptor{testimage.Descriptor("", img.Config)}})), want: "mediaType"},
-		{name: "oversized manifest.json", entries: replace(t, legacy(), "manifest.json", bytes.Repeat([]byte(" "), MaxJSONSize+1)), want: "more than the"},
+		{name: "oci target is a config", entries: replace(t, oci(), "index.json", mustJSON(t, ocispec.Index{Manifests: []ocispec.Descriptor{testimage.Descriptor("", img.Config)}})), want: "manifest has no mediaType and is neither an image manifest nor an index"},
+		{name: "oversized manifest.json", entries: replace(t, legacy(), "manifest.json", bytes.Repeat([]byte(" "), MaxJSONSize+1)), want: fmt.Sprintf("%d bytes, more than the %d allowed", MaxJSONSize+1, MaxJSONSize)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -400,8 +403,9 @@ func TestOpenMissingFile(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "nope.tar")); err == nil || !strings.Contains(err.Error(), "nope.tar") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := Open(t.TempDir()); err == nil {
-		t.Fatal("opened a directory")
+	dir := t.TempDir()
+	if _, err := Open(dir); err == nil || err.Error() != "docker archive "+dir+": not a regular file" {
+		t.Fatalf("opening a directory: err = %v, want \"docker archive %s: not a regular file\"", err, dir)
 	}
 }
 
@@ -412,9 +416,14 @@ func TestCleanName(t *testing.T) {
 			t.Errorf("cleanName(%q) = %q, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"/a", "..", "../a", "a/../../b", "a/..", "a\\b", "a\x00b", strings.Repeat("a", MaxNameLength+1)} {
-		if _, err := cleanName(in); err == nil {
-			t.Errorf("cleanName(%q) accepted", in)
+	bad := map[string]string{
+		"/a": "absolute path", "..": "path traversal (..)", "../a": "path traversal (..)", "a/../../b": "path traversal (..)", "a/..": "path traversal (..)",
+		"a\\b": "name contains a NUL byte or backslash", "a\x00b": "name contains a NUL byte or backslash",
+		strings.Repeat("a", MaxNameLength+1): fmt.Sprintf("name longer than %d bytes", MaxNameLength),
+	}
+	for in, want := range bad {
+		if _, err := cleanName(in); err == nil || err.Error() != want {
+			t.Errorf("cleanName(%.40q): err = %v, want %q", in, err, want)
 		}
 	}
 }

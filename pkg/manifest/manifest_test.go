@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -47,24 +48,27 @@ func TestMarshalDockerGenerateMatchesPrototype(t *testing.T) {
 
 func TestMarshalDockerGenerateRefusesEmptyDescriptor(t *testing.T) {
 	img := testimage.New()
-	cases := map[string]func(*DockerManifest){
-		"empty config":     func(m *DockerManifest) { m.Config = Descriptor{} },
-		"config no digest": func(m *DockerManifest) { m.Config.Digest = "" },
-		"config no type":   func(m *DockerManifest) { m.Config.MediaType = "" },
-		"empty layer":      func(m *DockerManifest) { m.Layers[1] = Descriptor{} },
-		"layer bad digest": func(m *DockerManifest) { m.Layers[0].Digest = "sha256:xyz" },
-		"no layers":        func(m *DockerManifest) { m.Layers = nil },
-		"no media type":    func(m *DockerManifest) { m.MediaType = "" },
-		"wrong schema":     func(m *DockerManifest) { m.SchemaVersion = 1 },
-		"negative size":    func(m *DockerManifest) { m.Layers[0].Size = -1 },
+	cases := map[string]struct {
+		mutate func(*DockerManifest)
+		want   string
+	}{
+		"empty config":     {func(m *DockerManifest) { m.Config = Descriptor{} }, "docker manifest: config: empty descriptor"},
+		"config no digest": {func(m *DockerManifest) { m.Config.Digest = "" }, "docker manifest: config: empty descriptor"},
+		"config no type":   {func(m *DockerManifest) { m.Config.MediaType = "" }, "docker manifest: config: empty descriptor"},
+		"empty layer":      {func(m *DockerManifest) { m.Layers[1] = Descriptor{} }, "docker manifest: layers[1]: empty descriptor"},
+		"layer bad digest": {func(m *DockerManifest) { m.Layers[0].Digest = "sha256:xyz" }, `docker manifest: layers[0]: digest "sha256:xyz": invalid checksum digest length`},
+		"no layers":        {func(m *DockerManifest) { m.Layers = nil }, "docker manifest: no layers"},
+		"no media type":    {func(m *DockerManifest) { m.MediaType = "" }, "docker manifest: no mediaType"},
+		"wrong schema":     {func(m *DockerManifest) { m.SchemaVersion = 1 }, "docker manifest: schemaVersion 1, want 2"},
+		"negative size":    {func(m *DockerManifest) { m.Layers[0].Size = -1 }, "docker manifest: layers[0]: negative size -1"},
 	}
-	for name, mutate := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			m := dockerManifestOf(img)
-			mutate(&m)
+			c.mutate(&m)
 			b, err := MarshalDockerGenerate(m)
-			if err == nil {
-				t.Fatalf("no error; encoded\n%s", b)
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("err = %v, want %q; encoded\n%s", err, c.want, b)
 			}
 			if b != nil {
 				t.Fatal("bytes returned with an error")
@@ -80,25 +84,26 @@ func TestMarshalDockerGenerateRefusesEmptyDescriptor(t *testing.T) {
 
 func TestMediaTypeOf(t *testing.T) {
 	img := testimage.New()
+	const neither = "manifest has no mediaType and is neither an image manifest nor an index"
 	cases := []struct {
 		in   string
 		want string
-		err  bool
+		err  string // the error's start; "" for none
 	}{
-		{string(img.DockerGenerateManifest()), MediaTypeDockerManifest, false},
-		{string(img.OCIManifest()), MediaTypeOCIManifest, false},
-		{`{"schemaVersion":2,"config":{},"layers":[]}`, MediaTypeOCIManifest, false},
-		{`{"schemaVersion":2,"manifests":[]}`, MediaTypeOCIIndex, false},
-		{`{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}`, MediaTypeDockerManifestList, false},
-		{`{"schemaVersion":2}`, "", true},
-		{`{"config":{},"layers":[],"manifests":[]}`, "", true},
-		{`[]`, "", true},
-		{`not json`, "", true},
+		{string(img.DockerGenerateManifest()), MediaTypeDockerManifest, ""},
+		{string(img.OCIManifest()), MediaTypeOCIManifest, ""},
+		{`{"schemaVersion":2,"config":{},"layers":[]}`, MediaTypeOCIManifest, ""},
+		{`{"schemaVersion":2,"manifests":[]}`, MediaTypeOCIIndex, ""},
+		{`{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}`, MediaTypeDockerManifestList, ""},
+		{`{"schemaVersion":2}`, "", neither},
+		{`{"config":{},"layers":[],"manifests":[]}`, "", neither},
+		{`[]`, "", "manifest is not a JSON object: "},
+		{`not json`, "", "manifest is not a JSON object: "},
 	}
 	for _, c := range cases {
 		got, err := MediaTypeOf([]byte(c.in))
-		if (err != nil) != c.err || got != c.want {
-			t.Errorf("MediaTypeOf(%.40q) = %q, %v; want %q, err %v", c.in, got, err, c.want, c.err)
+		if got != c.want || (c.err == "") != (err == nil) || err != nil && !strings.HasPrefix(err.Error(), c.err) {
+			t.Errorf("MediaTypeOf(%.40q) = %q, %v; want %q, err %q", c.in, got, err, c.want, c.err)
 		}
 	}
 }
@@ -124,25 +129,27 @@ func TestFetch(t *testing.T) {
 
 	// A store that lies about content fails verification.
 	liar := &lyingFetcher{body: append(bytes.Clone(b), '\n')}
-	if _, err := Fetch(ctx, liar, desc); err == nil {
-		t.Fatal("Fetch accepted bytes that do not match the descriptor")
+	refused := func(what string, err error, want string) {
+		t.Helper()
+		if err == nil || err.Error() != want {
+			t.Fatalf("%s: err = %v, want %q", what, err, want)
+		}
 	}
+	_, err = Fetch(ctx, liar, desc)
+	refused("bytes that do not match the descriptor", err, "manifest "+desc.Digest.String()+": trailing data")
 	sameSize := bytes.Clone(b)
 	sameSize[len(sameSize)-1] = ' '
-	if _, err := Fetch(ctx, &lyingFetcher{body: sameSize}, desc); err == nil {
-		t.Fatal("Fetch accepted bytes with the wrong digest")
-	}
+	_, err = Fetch(ctx, &lyingFetcher{body: sameSize}, desc)
+	refused("bytes with the wrong digest", err, "manifest "+desc.Digest.String()+": mismatched digest")
 
 	big := desc
 	big.Size = MaxManifestSize + 1
-	if _, err := Fetch(ctx, store, big); err == nil || !strings.Contains(err.Error(), "size") {
-		t.Fatalf("oversized manifest: err = %v", err)
-	}
+	_, err = Fetch(ctx, store, big)
+	refused("oversized manifest", err, fmt.Sprintf("manifest %s: size %d outside 0..%d bytes", desc.Digest, MaxManifestSize+1, MaxManifestSize))
 	bad := desc
 	bad.Digest = "sha256:nothex"
-	if _, err := Fetch(ctx, store, bad); err == nil {
-		t.Fatal("invalid digest accepted")
-	}
+	_, err = Fetch(ctx, store, bad)
+	refused("invalid digest", err, `manifest digest "sha256:nothex": invalid checksum digest length`)
 }
 
 type lyingFetcher struct{ body []byte }

@@ -36,14 +36,21 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, in := range []string{
-		"", "busybox:latest", "http://127.0.0.1:5000/busybox", "127.0.0.1:5000/Bad/Upper",
-		"127.0.0.1:5000/busybox@sha256:short", "docker-archive:", "file:", "oci-layout:", "oci-layout:dir:",
-		"127.0.0.1:5000/../etc:latest",
+	for in, want := range map[string]string{
+		"":                                    "invalid reference: empty reference",
+		"busybox:latest":                      `invalid reference "busybox:latest": a registry reference starts with the registry host, as in 127.0.0.1:5000/busybox:latest`,
+		"http://127.0.0.1:5000/busybox":       `invalid reference "http://127.0.0.1:5000/busybox": a reference has no scheme: write 127.0.0.1:5000/busybox (use --plain-http for HTTP)`,
+		"127.0.0.1:5000/Bad/Upper":            `invalid reference "127.0.0.1:5000/Bad/Upper": invalid repository "Bad/Upper"`,
+		"127.0.0.1:5000/busybox@sha256:short": `invalid reference "127.0.0.1:5000/busybox@sha256:short": invalid digest "sha256:short": invalid checksum digest length`,
+		"docker-archive:":                     `invalid reference "docker-archive:": docker-archive: needs a file, as in docker-archive:busybox.tar`,
+		"file:":                               `invalid reference "file:": file: needs a path, as in file:manifest-to-sign.json`,
+		"oci-layout:":                         `invalid reference "oci-layout:": oci-layout: needs a directory, as in oci-layout:./busybox:latest`,
+		"oci-layout:dir:":                     `invalid reference "oci-layout:dir:": empty tag after ':'`,
+		"127.0.0.1:5000/../etc:latest":        `invalid reference "127.0.0.1:5000/../etc:latest": invalid repository "../etc"`,
 	} {
 		_, err := Parse(in)
-		if err == nil {
-			t.Errorf("Parse(%q) succeeded, want error", in)
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(%q): err = %v, want %q", in, err, want)
 			continue
 		}
 		if !errors.Is(err, errdef.ErrUsage) {

@@ -267,8 +267,9 @@ func TestAuthAndTLS(t *testing.T) {
 	}
 	// Non-bcrypt entries are refused at load.
 	must(t, os.WriteFile(hp, []byte("bob:{SHA}abc\n"), 0o600))
-	if _, err := New(Config{HtpasswdFile: hp}); err == nil {
-		t.Fatal("non-bcrypt htpasswd accepted")
+	want := "htpasswd " + hp + `:1: entry for "bob" is not bcrypt (use htpasswd -B)`
+	if _, err := New(Config{HtpasswdFile: hp}); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("non-bcrypt htpasswd: err = %v, want %q", err, want)
 	}
 }
 

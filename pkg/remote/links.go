@@ -115,6 +115,11 @@ func DecodeLinks(r io.Reader, limit int64) (*LinksResponse, error) {
 		}
 		return nil, ErrLinksUnsupported
 	}
+	if dec.InputOffset() > limit {
+		// The limited reader lets limit+1 bytes through to tell a body
+		// over the limit: a value of exactly limit+1 bytes is over it too.
+		return nil, fmt.Errorf("larger than %d bytes: %w", limit, ErrLinksTooLarge)
+	}
 	if lr.Links == nil {
 		return nil, ErrLinksUnsupported
 	}

@@ -54,10 +54,15 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "not pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
-		if _, err := ParsePrivateKeyPEM([]byte(bad)); err == nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("ParsePrivateKeyPEM(%q) err = %v, want a one-line error", bad, err)
+	const expected = `; expected a PEM "PRIVATE KEY" (PKCS #8), "RSA PRIVATE KEY" or "EC PRIVATE KEY" block`
+	for bad, want := range map[string]string{
+		"":        "no PEM data found" + expected,
+		"not pem": "no PEM data found" + expected,
+		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n": "no private key found" + expected,
+		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n": `malformed "PRIVATE KEY" block: `,
+	} {
+		if _, err := ParsePrivateKeyPEM([]byte(bad)); err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ParsePrivateKeyPEM(%q) err = %v, want a one-line error starting %q", bad, err, want)
 		}
 	}
 }
@@ -89,8 +94,8 @@ func TestParseCertificatesPEMOrder(t *testing.T) {
 	if len(certs) != 2 || certs[0].Subject.CommonName != "first" || certs[1].Subject.CommonName != "second" {
 		t.Fatalf("got %d certs in wrong order", len(certs))
 	}
-	if _, err := ParseCertificatesPEM(readTestdata(t, "rsa-pkcs8.key")); err == nil {
-		t.Fatal("no error for a file without certificates")
+	if _, err := ParseCertificatesPEM(readTestdata(t, "rsa-pkcs8.key")); err == nil || err.Error() != `no PEM "CERTIFICATE" block found; pass a PEM certificate file` {
+		t.Fatalf("a file without certificates: err = %v", err)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/faultreg"
 	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/verify"
 )
@@ -55,14 +58,15 @@ func TestFaultWrongBlobBytes(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		body func([]byte) []byte
+		want string // the reason, after "fetching signature blob <digest>: "
 	}{
 		{"same-size", func(b []byte) []byte {
 			x := append([]byte{}, b...)
 			x[len(x)-1] ^= 1
 			return x
-		}},
-		{"other-valid-token", nil},
-		{"longer", func(b []byte) []byte { return append(append([]byte{}, b...), b...) }},
+		}, "mismatched digest"},
+		{"other-valid-token", nil, "mismatched digest"},
+		{"longer", func(b []byte) []byte { return append(append([]byte{}, b...), b...) }, "mismatch Content-Length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := faultreg.New(t)
@@ -84,9 +88,9 @@ func TestFaultWrongBlobBytes(t *testing.T) {
 				t.Fatalf("report: %+v", rep)
 			}
 			v := rep.Signatures[0]
-			r := strings.ToLower(v.Reason)
-			if v.Class != "fetch" || !strings.Contains(r, "digest") && !strings.Contains(r, "size") && !strings.Contains(r, "content-length") {
-				t.Fatalf("verdict: class %q reason %q", v.Class, v.Reason)
+			prefix := "fetching signature blob " + s.Blob.Digest.String() + ": "
+			if v.Class != "fetch" || !strings.HasPrefix(v.Reason, prefix) || !strings.HasSuffix(v.Reason, tc.want) {
+				t.Fatalf("verdict: class %q reason %q, want class fetch and %q…%q", v.Class, v.Reason, prefix, tc.want)
 			}
 		})
 	}
@@ -111,8 +115,9 @@ func TestFaultWrongManifestBytes(t *testing.T) {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, v := range rep.Signatures {
-		if v.Artifact.Digest == s.Artifact.Digest && (v.Valid || v.Class != "fetch") {
-			t.Fatalf("tampered artifact: %+v", v)
+		want := "fetching artifact manifest " + s.Artifact.Digest.String() + ": manifest " + s.Artifact.Digest.String() + ": mismatched digest"
+		if v.Artifact.Digest == s.Artifact.Digest && (v.Valid || v.Class != "fetch" || v.Reason != want) {
+			t.Fatalf("tampered artifact: %+v, want class fetch and reason %q", v, want)
 		}
 	}
 }
@@ -143,8 +148,8 @@ func TestFault5xxForever(t *testing.T) {
 	s := srv.Seed(t, "busybox")
 	srv.Use(faultreg.Always(faultreg.Match("", faultreg.PathContains("/v2/")), 503, nil, nil))
 	_, err, took := remoteVerify(t, srv, s, remote.Options{})
-	if err == nil || !strings.Contains(err.Error(), srv.Host) {
-		t.Fatalf("err = %v, want one naming %s", err, srv.Host)
+	if err == nil || !strings.Contains(err.Error(), srv.Host) || !strings.HasSuffix(err.Error(), "response status code 503: Service Unavailable") {
+		t.Fatalf("err = %v, want one naming %s and its 503", err, srv.Host)
 	}
 	if n := srv.Total(); n > 20 || took > 10*time.Second {
 		t.Fatalf("%d requests in %s: retries are not bounded", n, took)
@@ -173,8 +178,8 @@ func TestFault429RetryAfter(t *testing.T) {
 		srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathContains("/referrers/")), 429, http.Header{"Retry-After": {"3600"}}, nil))
 		policy := &retry.GenericPolicy{Retryable: retry.DefaultPredicate, Backoff: retry.DefaultBackoff, MinWait: 10 * time.Millisecond, MaxWait: 200 * time.Millisecond, MaxRetry: 3}
 		_, err, took := remoteVerify(t, srv, s, remote.Options{Retry: policy})
-		if err == nil || !strings.Contains(err.Error(), "429") {
-			t.Fatalf("err = %v, want the 429", err)
+		if err == nil || !strings.HasPrefix(err.Error(), "listing referrers of "+s.Subject.Digest.String()) || !strings.HasSuffix(err.Error(), "response status code 429: Too Many Requests") {
+			t.Fatalf("err = %v, want the referrers listing's 429", err)
 		}
 		if took > 5*time.Second {
 			t.Fatalf("took %s: Retry-After: 3600 was not capped", took)
@@ -203,8 +208,9 @@ func TestFaultHang(t *testing.T) {
 			defer close(rel)
 			srv.Use(tc.fault(s, rel))
 			_, err, took := remoteVerify(t, srv, s, remote.Options{HeaderTimeout: 200 * time.Millisecond, Timeout: 500 * time.Millisecond})
-			if err == nil || !strings.Contains(err.Error(), srv.Host) {
-				t.Fatalf("err = %v, want an error naming %s", err, srv.Host)
+			want := "registry " + srv.Host + " did not answer in time; check that it is up, or raise --timeout"
+			if err == nil || err.Error() != want {
+				t.Fatalf("err = %v, want %q", err, want)
 			}
 			if took > 10*time.Second {
 				t.Fatalf("took %s", took)
@@ -224,10 +230,11 @@ func TestFaultHugeResponses(t *testing.T) {
 		entry := []byte(`{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":1},`)
 		srv.Use(faultreg.Endless(faultreg.Match(http.MethodGet, faultreg.PathContains("/referrers/")), ocispec.MediaTypeImageIndex, []byte(`{"schemaVersion":2,"manifests":[`), entry))
 		_, err, took := remoteVerify(t, srv, s, remote.Options{MaxMetadataSize: 64 << 10})
-		if err == nil || took > 10*time.Second {
-			t.Fatalf("err = %v after %s", err, took)
+		// The body is read up to the bound and no further: the index is
+		// cut short there.
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.HasPrefix(err.Error(), "listing referrers of "+s.Subject.Digest.String()+": ") || took > 10*time.Second {
+			t.Fatalf("err = %v after %s, want the referrers listing cut short (unexpected EOF)", err, took)
 		}
-		t.Log(err)
 	})
 	t.Run("blob", func(t *testing.T) {
 		srv := faultreg.New(t)
@@ -236,6 +243,10 @@ func TestFaultHugeResponses(t *testing.T) {
 		rep, err, took := remoteVerify(t, srv, s, remote.Options{})
 		if !errors.Is(err, errdef.ErrVerification) || rep.Signatures[0].Valid || took > 10*time.Second {
 			t.Fatalf("err = %v after %s: %+v", err, took, rep)
+		}
+		want := "fetching signature blob " + s.Blob.Digest.String() + ": trailing data"
+		if v := rep.Signatures[0]; v.Class != "fetch" || v.Reason != want {
+			t.Fatalf("verdict: class %q reason %q, want class fetch and %q", v.Class, v.Reason, want)
 		}
 	})
 	t.Run("declared-huge-blob", func(t *testing.T) {
@@ -267,22 +278,37 @@ func TestFaultHugeResponses(t *testing.T) {
 // sha256-<hex> tag holds the subject itself, or an index whose entries do
 // not name the subject: nothing is trusted, and verify says so.
 func TestFaultTagFallback(t *testing.T) {
+	// A registry without the referrers API and without the links
+	// extension, as distribution v3 is: both answer 404 (checked below).
+	withoutAPI := func(t *testing.T) *faultreg.Server {
+		srv := faultreg.NewConfig(t, registry.Config{DisableReferrersAPI: true, DisableLinks: true})
+		for _, p := range []string{"/v2/busybox/referrers/" + digest.FromString("x").String(), "/v2/_ext/oci-artifacts/v1/busybox/manifests/" + digest.FromString("x").String() + "/links"} {
+			if resp, _ := srv.Do(t, http.MethodGet, p, "", nil); resp.StatusCode != 404 {
+				t.Fatalf("GET %s: %s, want 404 (no such API)", p, resp.Status)
+			}
+		}
+		return srv
+	}
+	noSignature := func(srv *faultreg.Server, s *faultreg.Seeded) string {
+		return "no signature found for " + srv.Host + "/" + s.Repo + "@" + s.Subject.Digest.String()
+	}
 	t.Run("tag-holds-subject", func(t *testing.T) {
-		srv := faultreg.New(t)
+		srv := withoutAPI(t)
 		s := srv.Seed(t, "busybox")
-		srv.Use(faultreg.Always(faultreg.Match("", faultreg.PathContains("/referrers/")), 404, nil, nil))
 		_, sb := srv.Do(t, http.MethodGet, "/v2/busybox/manifests/latest", "", nil)
 		srv.PushManifest(t, "busybox", "sha256-"+s.Subject.Digest.Encoded(), ocispec.MediaTypeImageManifest, sb)
 		rep, err, _ := remoteVerify(t, srv, s, remote.Options{})
-		if !errors.Is(err, errdef.ErrNotFound) || len(reportWarnings(rep)) == 0 {
-			t.Fatalf("err = %v, report %+v: want no signature, with a warning", err, rep)
+		if !errors.Is(err, errdef.ErrNotFound) || err.Error() != noSignature(srv, s) {
+			t.Fatalf("err = %v, want %q", err, noSignature(srv, s))
 		}
-		t.Logf("%v (warnings %q)", err, reportWarnings(rep))
+		want := []string{"the referrers tag sha256-" + s.Subject.Digest.Encoded() + " holds " + s.Subject.Digest.String() + " (the subject itself), not an index of referrers; ignored"}
+		if !slices.Equal(reportWarnings(rep), want) {
+			t.Fatalf("warnings %q, want %q", reportWarnings(rep), want)
+		}
 	})
 	t.Run("index-not-naming-subject", func(t *testing.T) {
-		srv := faultreg.New(t)
+		srv := withoutAPI(t)
 		s := srv.Seed(t, "busybox")
-		srv.Use(faultreg.Always(faultreg.Match("", faultreg.PathContains("/referrers/")), 404, nil, nil))
 		// A valid signature of another image, listed under this subject's tag.
 		_, ob := srv.Do(t, http.MethodGet, "/v2/busybox/manifests/latest", "", nil)
 		otherImg := append(append([]byte{}, ob...), ' ')
@@ -291,8 +317,12 @@ func TestFaultTagFallback(t *testing.T) {
 		idx := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"` + artifact.ArtifactTypeNotaryV2 + `","digest":"` + foreign.Artifact.Digest.String() + `","size":` + itoa(foreign.Artifact.Size) + `}]}`
 		srv.PushManifest(t, "busybox", "sha256-"+s.Subject.Digest.Encoded(), ocispec.MediaTypeImageIndex, []byte(idx))
 		rep, err, _ := remoteVerify(t, srv, s, remote.Options{})
-		if !errors.Is(err, errdef.ErrNotFound) || rep == nil || rep.Valid != 0 || len(rep.Warnings) == 0 || !strings.Contains(strings.Join(rep.Warnings, "\n"), foreign.Artifact.Digest.String()) {
-			t.Fatalf("err = %v, report %+v: want no signature, with a warning naming the foreign artifact", err, rep)
+		if !errors.Is(err, errdef.ErrNotFound) || err.Error() != noSignature(srv, s) || rep == nil || rep.Valid != 0 {
+			t.Fatalf("err = %v, report %+v: want %q", err, rep, noSignature(srv, s))
+		}
+		want := []string{"artifact " + foreign.Artifact.Digest.String() + " does not point at " + s.Subject.Digest.String() + " (listed by [tag-fallback]): not a referrer of this subject; ignored"}
+		if !slices.Equal(rep.Warnings, want) {
+			t.Fatalf("warnings %q, want %q", rep.Warnings, want)
 		}
 		for _, v := range rep.Signatures {
 			if v.Valid {
@@ -315,8 +345,12 @@ func TestFaultTooManySignatures(t *testing.T) {
 	opts := faultOpts(s)
 	opts.MaxSignatures = 3
 	rep, err := verify.Remote(context.Background(), c, srv.Ref(t, "busybox:latest"), opts)
-	if err != nil || len(rep.Signatures) != 3 || len(rep.Warnings) == 0 {
+	if err != nil || len(rep.Signatures) != 3 {
 		t.Fatalf("%v %+v", err, rep)
+	}
+	want := []string{"more than 3 signature artifacts found; examining the first 3 (raise --max-signatures)"}
+	if !slices.Equal(rep.Warnings, want) {
+		t.Fatalf("warnings %q, want %q", rep.Warnings, want)
 	}
 }
 

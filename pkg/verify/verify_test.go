@@ -53,7 +53,7 @@ func TestEnvelopeFormatsAndIdentities(t *testing.T) {
 			t.Errorf("%s with another identity: class %q, err %v; want identity", format, v.Class, err)
 		}
 	}
-	if v, err := Envelope("pgp", []byte("x"), subject, Trust{Certificates: certs}); err == nil || v.Valid {
-		t.Error("unknown format accepted")
+	if v, err := Envelope("pgp", []byte("x"), subject, Trust{Certificates: certs}); err == nil || err.Error() != "pgp signatures are not supported" || v.Valid || v.Class != "unsupported format" {
+		t.Errorf("unknown format: err = %v, verdict %+v; want class unsupported format", err, v)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -487,57 +488,58 @@ func TestVerifyFailures(t *testing.T) {
 		trusted []*x509.Certificate
 		max     int64
 		class   jwt.Class
+		msg     string // the message starts "jwt signature: " + msg
 	}{
-		{name: "too large", token: good, max: int64(len(good) - 1), class: jwt.TooLarge},
-		{name: "two segments", token: []byte(parts[0] + "." + parts[1]), class: jwt.Malformed},
-		{name: "four segments", token: []byte(string(good) + ".AAAA"), class: jwt.Malformed},
-		{name: "empty", token: []byte{}, class: jwt.Malformed},
-		{name: "trailing newline", token: append(append([]byte{}, good...), '\n'), class: jwt.Malformed},
-		{name: "CRLF inside", token: []byte(parts[0][:10] + "\r\n" + parts[0][10:] + "." + parts[1] + "." + parts[2]), class: jwt.Malformed},
-		{name: "space", token: []byte(" " + string(good)), class: jwt.Malformed},
-		{name: "padding", token: []byte(parts[0] + "." + parts[1] + "." + parts[2] + "=="), class: jwt.Malformed},
-		{name: "std base64 alphabet", token: []byte(strings.NewReplacer("-", "+", "_", "/").Replace(parts[0]) + "+/." + parts[1] + "." + parts[2]), class: jwt.Malformed},
-		{name: "non-canonical base64", token: []byte(parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-1] + "B"), class: jwt.Malformed},
-		{name: "header not JSON", token: hand(`not json`, stdClaims), class: jwt.Malformed},
-		{name: "header JSON array", token: hand(`["typ"]`, stdClaims), class: jwt.Malformed},
-		{name: "header trailing data", token: hand(stdHeader+`{}`, stdClaims), class: jwt.Malformed},
-		{name: "duplicate alg", token: hand(`{"typ":"x509","alg":"RS256","alg":"none","x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed},
-		{name: "duplicate typ", token: hand(`{"typ":"x509","typ":"x509","alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed},
-		{name: "unknown header crit", token: hand(`{"typ":"x509","alg":"RS256","crit":["exp"],"x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed},
-		{name: "case-variant header key", token: hand(`{"typ":"x509","ALG":"RS256","alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed},
-		{name: "no x5c no kid", token: hand(`{"typ":"x509","alg":"RS256"}`, stdClaims), class: jwt.Malformed},
-		{name: "empty x5c", token: hand(`{"typ":"x509","alg":"RS256","x5c":[]}`, stdClaims), class: jwt.Malformed},
-		{name: "x5c not base64", token: hand(`{"typ":"x509","alg":"RS256","x5c":["!!!!"]}`, stdClaims), class: jwt.Malformed},
-		{name: "x5c not DER", token: hand(`{"typ":"x509","alg":"RS256","x5c":["AAAA"]}`, stdClaims), class: jwt.Malformed},
-		{name: "x5c wrong type", token: hand(`{"typ":"x509","alg":"RS256","x5c":"`+base64.StdEncoding.EncodeToString(certs[0].Raw)+`"}`, stdClaims), class: jwt.Malformed},
-		{name: "duplicate digest", token: hand(stdHeader, `{"digest":"`+dgst+`","digest":"sha256:`+strings.Repeat("0", 64)+`","size":`+size+`}`), class: jwt.Malformed},
-		{name: "case-variant digest", token: hand(stdHeader, `{"digest":"`+dgst+`","Digest":"sha256:`+strings.Repeat("0", 64)+`","size":`+size+`}`), class: jwt.Malformed},
-		{name: "nested duplicate", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"x":{"a":1,"a":2}}`), class: jwt.Malformed},
-		{name: "missing digest", token: hand(stdHeader, `{"size":`+size+`}`), class: jwt.Malformed},
-		{name: "missing size", token: hand(stdHeader, `{"digest":"`+dgst+`"}`), class: jwt.Malformed},
-		{name: "fractional size", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`.0}`), class: jwt.Malformed},
-		{name: "string size", token: hand(stdHeader, `{"digest":"`+dgst+`","size":"`+size+`"}`), class: jwt.Malformed},
-		{name: "wrapped claims", token: hand(stdHeader, `{"manifest":{"digest":"`+dgst+`","size":`+size+`}}`), class: jwt.Malformed},
-		{name: "typ JWT", token: hand(`{"typ":"JWT","alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.UnsupportedType},
-		{name: "typ missing", token: hand(`{"alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.UnsupportedType},
-		{name: "tampered claims", token: []byte(parts[0] + "." + flip(parts[1]) + "." + parts[2]), class: jwt.BadSignature},
-		{name: "tampered signature", token: []byte(parts[0] + "." + parts[1] + "." + flip(parts[2])), class: jwt.BadSignature},
-		{name: "truncated signature", token: []byte(parts[0] + "." + parts[1] + "." + parts[2][:20]), class: jwt.BadSignature},
-		{name: "signature over other claims", token: []byte(parts[0] + "." + parts[1] + "." + strings.Split(string(handToken(t, stdHeader, stdClaims, key, "RS256")), ".")[2]), class: jwt.BadSignature},
-		{name: "wrong trusted cert", token: good, trusted: []*x509.Certificate{otherCert}, class: jwt.UntrustedChain},
-		{name: "certificate expired", token: good, now: certs[0].NotAfter.Add(time.Minute), class: jwt.CertificateInvalid},
-		{name: "signature expired", token: good, now: testNow.Add(time.Hour), class: jwt.Expired},
-		{name: "not yet valid", token: good, now: testNow.Add(-time.Second), class: jwt.NotYetValid},
-		{name: "other host", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"references":["127.0.0.2:5000/busybox"]}`), class: jwt.ReferenceMismatch},
-		{name: "unparsable reference", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"references":["busybox"]}`), class: jwt.ReferenceMismatch},
-		{name: "digest mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.Digest = descriptorOf([]byte("x")).Digest; return d }, class: jwt.SubjectMismatch},
-		{name: "size mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.Size++; return d }, class: jwt.SubjectMismatch},
+		{name: "too large", token: good, max: int64(len(good) - 1), class: jwt.TooLarge, msg: fmt.Sprintf("token of %d bytes exceeds the limit of %d bytes", len(good), len(good)-1)},
+		{name: "two segments", token: []byte(parts[0] + "." + parts[1]), class: jwt.Malformed, msg: `not a compact JWS: expected exactly three '.'-separated segments`},
+		{name: "four segments", token: []byte(string(good) + ".AAAA"), class: jwt.Malformed, msg: `not a compact JWS: expected exactly three '.'-separated segments`},
+		{name: "empty", token: []byte{}, class: jwt.Malformed, msg: `not a compact JWS: expected exactly three '.'-separated segments`},
+		{name: "trailing newline", token: append(append([]byte{}, good...), '\n'), class: jwt.Malformed, msg: `signature segment contains a line break`},
+		{name: "CRLF inside", token: []byte(parts[0][:10] + "\r\n" + parts[0][10:] + "." + parts[1] + "." + parts[2]), class: jwt.Malformed, msg: `header segment contains a line break`},
+		{name: "space", token: []byte(" " + string(good)), class: jwt.Malformed, msg: `header segment is not canonical unpadded base64url`},
+		{name: "padding", token: []byte(parts[0] + "." + parts[1] + "." + parts[2] + "=="), class: jwt.Malformed, msg: `signature segment is not canonical unpadded base64url`},
+		{name: "std base64 alphabet", token: []byte(strings.NewReplacer("-", "+", "_", "/").Replace(parts[0]) + "+/." + parts[1] + "." + parts[2]), class: jwt.Malformed, msg: `header segment is not canonical unpadded base64url`},
+		{name: "non-canonical base64", token: []byte(parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-1] + "B"), class: jwt.Malformed, msg: `signature segment is not canonical unpadded base64url`},
+		{name: "header not JSON", token: hand(`not json`, stdClaims), class: jwt.Malformed, msg: `header: not a JSON object`},
+		{name: "header JSON array", token: hand(`["typ"]`, stdClaims), class: jwt.Malformed, msg: `header: not a JSON object`},
+		{name: "header trailing data", token: hand(stdHeader+`{}`, stdClaims), class: jwt.Malformed, msg: `header: data after the JSON object`},
+		{name: "duplicate alg", token: hand(`{"typ":"x509","alg":"RS256","alg":"none","x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed, msg: `header: duplicate key "alg"`},
+		{name: "duplicate typ", token: hand(`{"typ":"x509","typ":"x509","alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed, msg: `header: duplicate key "typ"`},
+		{name: "unknown header crit", token: hand(`{"typ":"x509","alg":"RS256","crit":["exp"],"x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed, msg: `header: unsupported header parameter "crit"`},
+		{name: "case-variant header key", token: hand(`{"typ":"x509","ALG":"RS256","alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.Malformed, msg: `header: unsupported header parameter "ALG"`},
+		{name: "no x5c no kid", token: hand(`{"typ":"x509","alg":"RS256"}`, stdClaims), class: jwt.Malformed, msg: `header has neither "x5c" nor "kid"`},
+		{name: "empty x5c", token: hand(`{"typ":"x509","alg":"RS256","x5c":[]}`, stdClaims), class: jwt.Malformed, msg: `header: "x5c" is empty`},
+		{name: "x5c not base64", token: hand(`{"typ":"x509","alg":"RS256","x5c":["!!!!"]}`, stdClaims), class: jwt.Malformed, msg: `x5c[0] is not standard base64`},
+		{name: "x5c not DER", token: hand(`{"typ":"x509","alg":"RS256","x5c":["AAAA"]}`, stdClaims), class: jwt.Malformed, msg: `x5c[0] is not a DER certificate: `},
+		{name: "x5c wrong type", token: hand(`{"typ":"x509","alg":"RS256","x5c":"`+base64.StdEncoding.EncodeToString(certs[0].Raw)+`"}`, stdClaims), class: jwt.Malformed, msg: `header: "x5c" must be an array of strings`},
+		{name: "duplicate digest", token: hand(stdHeader, `{"digest":"`+dgst+`","digest":"sha256:`+strings.Repeat("0", 64)+`","size":`+size+`}`), class: jwt.Malformed, msg: `claims: duplicate key "digest"`},
+		{name: "case-variant digest", token: hand(stdHeader, `{"digest":"`+dgst+`","Digest":"sha256:`+strings.Repeat("0", 64)+`","size":`+size+`}`), class: jwt.Malformed, msg: `claims: claim "Digest" differs from "digest" only in case`},
+		{name: "nested duplicate", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"x":{"a":1,"a":2}}`), class: jwt.Malformed, msg: `claims: duplicate key "a"`},
+		{name: "missing digest", token: hand(stdHeader, `{"size":`+size+`}`), class: jwt.Malformed, msg: `claims: missing claim "digest"`},
+		{name: "missing size", token: hand(stdHeader, `{"digest":"`+dgst+`"}`), class: jwt.Malformed, msg: `claims: missing claim "size"`},
+		{name: "fractional size", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`.0}`), class: jwt.Malformed, msg: `claims: "size" must be a non-negative integer, not `},
+		{name: "string size", token: hand(stdHeader, `{"digest":"`+dgst+`","size":"`+size+`"}`), class: jwt.Malformed, msg: `claims: "size" must be a number`},
+		{name: "wrapped claims", token: hand(stdHeader, `{"manifest":{"digest":"`+dgst+`","size":`+size+`}}`), class: jwt.Malformed, msg: `claims: missing claim "digest"`},
+		{name: "typ JWT", token: hand(`{"typ":"JWT","alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.UnsupportedType, msg: `typ is "JWT", not "x509"`},
+		{name: "typ missing", token: hand(`{"alg":"RS256","x5c":`+x5c+`}`, stdClaims), class: jwt.UnsupportedType, msg: `typ is "", not "x509"`},
+		{name: "tampered claims", token: []byte(parts[0] + "." + flip(parts[1]) + "." + parts[2]), class: jwt.BadSignature, msg: `signature does not verify with the key of certificate "127.0.0.1"`},
+		{name: "tampered signature", token: []byte(parts[0] + "." + parts[1] + "." + flip(parts[2])), class: jwt.BadSignature, msg: `signature does not verify with the key of certificate "127.0.0.1"`},
+		{name: "truncated signature", token: []byte(parts[0] + "." + parts[1] + "." + parts[2][:20]), class: jwt.BadSignature, msg: `signature does not verify with the key of certificate "127.0.0.1"`},
+		{name: "signature over other claims", token: []byte(parts[0] + "." + parts[1] + "." + strings.Split(string(handToken(t, stdHeader, stdClaims, key, "RS256")), ".")[2]), class: jwt.BadSignature, msg: `signature does not verify with the key of certificate "127.0.0.1"`},
+		{name: "wrong trusted cert", token: good, trusted: []*x509.Certificate{otherCert}, class: jwt.UntrustedChain, msg: `certificate "127.0.0.1" (issuer "127.0.0.1") does not chain to a trusted certificate; pass its CA with --ca-cert or the certificate itself with -c`},
+		{name: "certificate expired", token: good, now: certs[0].NotAfter.Add(time.Minute), class: jwt.CertificateInvalid, msg: `certificate "127.0.0.1" is expired or not yet valid (valid `},
+		{name: "signature expired", token: good, now: testNow.Add(time.Hour), class: jwt.Expired, msg: `signature expired at 2027-01-01T01:00:00Z`},
+		{name: "not yet valid", token: good, now: testNow.Add(-time.Second), class: jwt.NotYetValid, msg: `signature not valid before 2027-01-01T00:00:00Z`},
+		{name: "other host", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"references":["127.0.0.2:5000/busybox"]}`), class: jwt.ReferenceMismatch, msg: `certificate "127.0.0.1" is not valid for registry host "127.0.0.2" of reference "127.0.0.2:5000/busybox" (its SANs: IP:127.0.0.1)`},
+		{name: "unparsable reference", token: hand(stdHeader, `{"digest":"`+dgst+`","size":`+size+`,"references":["busybox"]}`), class: jwt.ReferenceMismatch, msg: `reference "busybox" is not of the form host[:port]/repository[:tag|@digest]`},
+		{name: "digest mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.Digest = descriptorOf([]byte("x")).Digest; return d }, class: jwt.SubjectMismatch, msg: `signed digest sha256:`},
+		{name: "size mismatch", token: good, subject: func() ocispecDescriptor { d := manifestDesc; d.Size++; return d }, class: jwt.SubjectMismatch, msg: `signed size 527 differs from the manifest's 528`},
 		{name: "mediaType mismatch", token: good, subject: func() ocispecDescriptor {
 			d := manifestDesc
 			d.MediaType = "application/vnd.oci.image.manifest.v1+json"
 			return d
-		}, class: jwt.SubjectMismatch},
-		{name: "manifest with trailing newline", token: good, subject: func() ocispecDescriptor { return descriptorOf(newline) }, class: jwt.SubjectMismatch},
+		}, class: jwt.SubjectMismatch, msg: `signed mediaType "application/vnd.docker.distribution.manifest.v2+json" differs from the manifest's "application/vnd.oci.image.manifest.v1+json"`},
+		{name: "manifest with trailing newline", token: good, subject: func() ocispecDescriptor { return descriptorOf(newline) }, class: jwt.SubjectMismatch, msg: `signed digest sha256:`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -558,6 +560,9 @@ func TestVerifyFailures(t *testing.T) {
 				t.Fatal("result returned with an error")
 			}
 			wantClass(t, err, tc.class)
+			if tc.msg == "" || !strings.HasPrefix(err.Error(), "jwt signature: "+tc.msg) {
+				t.Fatalf("error %q, want it to start %q", err, "jwt signature: "+tc.msg)
+			}
 			if strings.Contains(err.Error(), "\n") || !errors.Is(err, errdef.ErrVerification) {
 				t.Fatalf("error %q: multi-line or not a verification error", err)
 			}
@@ -574,7 +579,7 @@ func TestVerifyFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Parse reports structure only.
-	if _, _, err := jwt.Parse([]byte(parts[0] + "." + parts[1])); err == nil {
-		t.Fatal("Parse accepted two segments")
+	if _, _, err := jwt.Parse([]byte(parts[0] + "." + parts[1])); err == nil || err.Error() != "jwt signature: not a compact JWS: expected exactly three '.'-separated segments" {
+		t.Fatalf("Parse of two segments: err = %v", err)
 	}
 }

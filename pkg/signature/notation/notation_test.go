@@ -221,6 +221,9 @@ func tamper(t *testing.T, env []byte, format string) []byte {
 	}
 }
 
+// forAnother is the reason a signature of another manifest is refused.
+const forAnother = "the signature is for another manifest (media type, digest or size differ)"
+
 func TestVerifyFailures(t *testing.T) {
 	p := pair(t, certgen.KeyRSA2048, "ca")
 	stranger := pair(t, certgen.KeyECP256, "self")
@@ -239,16 +242,19 @@ func TestVerifyFailures(t *testing.T) {
 			subject ocispec.Descriptor
 			opts    VerifyOptions
 			class   string
+			reason  string // the message starts "notation signature: " + reason
 		}{
-			{"tampered payload", tamper(t, env, format), testSubject, trustP, ClassBadSignature},
-			{"other digest", env, other(func(d *ocispec.Descriptor) { d.Digest = digest.FromString("x") }), trustP, ClassSubjectMismatch},
-			{"other size", env, other(func(d *ocispec.Descriptor) { d.Size++ }), trustP, ClassSubjectMismatch},
-			{"other media type", env, other(func(d *ocispec.Descriptor) { d.MediaType = ocispec.MediaTypeImageIndex }), trustP, ClassSubjectMismatch},
-			{"untrusted chain", env, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{stranger.trusted}}, ClassUntrustedChain},
-			{"leaf of a CA chain only", env, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{p.chain[0]}}, ClassUntrustedChain},
-			{"expired at Now", env, testSubject, VerifyOptions{TrustedCertificates: trustP.TrustedCertificates, Now: time.Now().Add(2 * time.Hour)}, ClassExpired},
-			{"malformed", []byte("{not an envelope"), testSubject, trustP, ClassMalformed},
-			{"truncated", env[:len(env)/2], testSubject, trustP, ClassMalformed},
+			{"tampered payload", tamper(t, env, format), testSubject, trustP, ClassBadSignature, "integrity check failed: signature is invalid"},
+			{"other digest", env, other(func(d *ocispec.Descriptor) { d.Digest = digest.FromString("x") }), trustP, ClassSubjectMismatch, forAnother},
+			{"other size", env, other(func(d *ocispec.Descriptor) { d.Size++ }), trustP, ClassSubjectMismatch, forAnother},
+			{"other media type", env, other(func(d *ocispec.Descriptor) { d.MediaType = ocispec.MediaTypeImageIndex }), trustP, ClassSubjectMismatch, forAnother},
+			{"untrusted chain", env, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{stranger.trusted}}, ClassUntrustedChain,
+				"the certificate chain does not end at a trusted certificate: the signature's certificate chain does not contain any trusted certificate"},
+			{"leaf of a CA chain only", env, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{p.chain[0]}}, ClassUntrustedChain,
+				"the certificate chain does not end at a trusted certificate: none of the trusted certificates is a CA or a self-signed certificate; give the CA (--ca-cert) or the signer's self-signed certificate"},
+			{"expired at Now", env, testSubject, VerifyOptions{TrustedCertificates: trustP.TrustedCertificates, Now: time.Now().Add(2 * time.Hour)}, ClassExpired, "signature expired at "},
+			{"malformed", []byte("{not an envelope"), testSubject, trustP, ClassMalformed, "not a " + format + " envelope: "},
+			{"truncated", env[:len(env)/2], testSubject, trustP, ClassMalformed, "not a " + format + " envelope: "},
 		}
 		for _, c := range cases {
 			t.Run(format+"/"+c.name, func(t *testing.T) {
@@ -259,6 +265,9 @@ func TestVerifyFailures(t *testing.T) {
 				}
 				if ve.Class != c.class {
 					t.Fatalf("class = %q (%v), want %q", ve.Class, err, c.class)
+				}
+				if !strings.HasPrefix(err.Error(), "notation signature: "+c.reason) {
+					t.Fatalf("err = %q, want the reason %q", err, c.reason)
 				}
 				if !errors.Is(err, errdef.ErrVerification) {
 					t.Error("error does not match errdef.ErrVerification")
@@ -298,6 +307,10 @@ func fullDNPair(t *testing.T) keyPair {
 	return keyPair{key: key, chain: []*x509.Certificate{cert}, trusted: cert}
 }
 
+// notTrustedIdentity starts the message of a signer that none of the
+// trusted identities matches.
+const notTrustedIdentity = "notation signature: the signer is not a trusted identity: signing certificate from the digital signature does not match the X.509 trusted identities"
+
 func TestIdentity(t *testing.T) {
 	p := fullDNPair(t)
 	ctx := context.Background()
@@ -311,8 +324,8 @@ func TestIdentity(t *testing.T) {
 			t.Fatalf("%s: %v", format, err)
 		}
 		_, err := Verify(ctx, env, format, testSubject, VerifyOptions{TrustedCertificates: trusted, Identities: []string{"C=US, ST=WA, O=Other"}})
-		if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity {
-			t.Fatalf("%s: err = %v, want class identity", format, err)
+		if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity || !strings.HasPrefix(err.Error(), notTrustedIdentity) {
+			t.Fatalf("%s: err = %v, want class identity: %q", format, err, notTrustedIdentity)
 		}
 	}
 	// notation refuses identities without C, ST and O.
@@ -359,14 +372,22 @@ func TestSignRefusesUnfitCertificates(t *testing.T) {
 	}
 
 	p := pair(t, certgen.KeyECP256, "self")
-	for _, o := range []SignOptions{
-		{Signer: p.key, Certificates: p.chain, Format: "jwt"},
-		{Signer: p.key, Certificates: p.chain, Format: FormatJWS, Expiry: -time.Second},
-		{Signer: p.key, Certificates: p.chain, Format: FormatJWS, UserMetadata: map[string]string{"io.cncf.notary.x": "y"}},
-		{Signer: key, Certificates: p.chain, Format: FormatJWS},
+	for _, c := range []struct {
+		name string
+		o    SignOptions
+		want string
+	}{
+		{"unknown format", SignOptions{Signer: p.key, Certificates: p.chain, Format: "jwt"},
+			`unknown Notary Project signature format "jwt"; use jws or cose`},
+		{"negative expiry", SignOptions{Signer: p.key, Certificates: p.chain, Format: FormatJWS, Expiry: -time.Second},
+			"notation sign: expiry -1s is negative"},
+		{"reserved metadata", SignOptions{Signer: p.key, Certificates: p.chain, Format: FormatJWS, UserMetadata: map[string]string{"io.cncf.notary.x": "y"}},
+			`notation sign: user metadata key "io.cncf.notary.x" uses the reserved prefix io.cncf.notary`},
+		{"key of another certificate", SignOptions{Signer: key, Certificates: p.chain, Format: FormatJWS},
+			`notation sign: "key and certs" param is invalid. Error: key not matches certificate`},
 	} {
-		if _, err := Sign(context.Background(), testSubject, o); err == nil {
-			t.Errorf("Sign(%+v) succeeded", o)
+		if _, err := Sign(context.Background(), testSubject, c.o); err == nil || err.Error() != c.want {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
 		}
 	}
 }
@@ -400,16 +421,40 @@ func TestTrustPolicyFiles(t *testing.T) {
 		}
 	}
 	_, err := Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root, Scope: "registry.example/other"})
-	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassTrustPolicy {
-		t.Fatalf("out of scope: err = %v, want class trust policy", err)
+	want := `notation signature: artifact "registry.example/other@` + testSubject.Digest.String() + `" has no applicable trust policy statement`
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassTrustPolicy || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("out of scope: err = %v, want class trust policy: %q", err, want)
 	}
+	// A signer whose subject lacks C, ST and O cannot match an identity.
 	writePolicy("*", "x509.subject: C=US, ST=WA, O=Someone Else")
 	_, err = Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root})
-	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity {
-		t.Fatalf("identity: err = %v, want class identity", err)
+	want = `notation signature: the signer is not a trusted identity: error while parsing the certificate subject from the digital signature. error : "distinguished name (DN) \"` + p.chain[0].Subject.String() + `\" has no mandatory RDN attribute for \"C\"`
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("identity of a CN-only signer: err = %v, want class identity: %q", err, want)
 	}
-	if _, err := Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: t.TempDir()}); err == nil {
-		t.Fatal("empty trust store directory accepted")
+	// A signer with a full subject that is not the policy's identity.
+	full := fullDNPair(t)
+	fullStore := filepath.Join(root, "truststore", "x509", "ca", "acme-signer")
+	if err := os.MkdirAll(fullStore, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fullStore, "signer.pem"), pemCert(full.trusted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"version":"1.0","trustPolicies":[{"name":"acme","registryScopes":["*"],
+		"signatureVerification":{"level":"strict"},"trustStores":["ca:acme-signer"],"trustedIdentities":["x509.subject: C=US, ST=WA, O=Someone Else"]}]}`
+	if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify(ctx, sign(t, full, FormatCOSE, nil), FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root})
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassIdentity || !strings.HasPrefix(err.Error(), notTrustedIdentity) {
+		t.Fatalf("identity: err = %v, want class identity: %q", err, notTrustedIdentity)
+	}
+	empty := t.TempDir()
+	_, err = Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: empty})
+	want = "notation signature: trust store " + empty + " has no x509 directory; give the notation trust store (…/notation/truststore, holding x509/ca/<name>/)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("empty trust store directory: err = %v, want %q", err, want)
 	}
 }
 
