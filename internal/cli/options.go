@@ -84,6 +84,12 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	return c, nil
 }
 
+// inputs are the files the remote flags read (an output must not replace
+// them).
+func (o *remoteOptions) inputs() []string {
+	return []string{o.CAFile, o.Config}
+}
+
 // done prints the request count with --debug.
 func (o *remoteOptions) done(streams IOStreams) {
 	if o.Debug && o.client != nil {

@@ -104,7 +104,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		}
 		name := f.Signature.Blob.Digest.Algorithm().String() + "-" + f.Signature.Blob.Digest.Encoded() + "." + f.Signature.Format
 		p := filepath.Join(opts.Dir, name)
-		if err := fsutil.WriteFileAtomic(p, f.Envelope, 0o644); err != nil {
+		if err := (fsutil.Output{Inputs: opts.remote.inputs()}).Write(p, f.Envelope, 0o644); err != nil {
 			return err
 		}
 		pulled = append(pulled, pulledSignature{Path: p, Artifact: f.Artifact, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
 )
 
 // Exit statuses (docs/exit-codes.md).
@@ -77,7 +78,7 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, errdef.ErrUsage):
+	case errors.Is(err, errdef.ErrUsage), errors.Is(err, fsutil.ErrRefused):
 		return ExitUsage
 	case errors.Is(err, errdef.ErrVerification):
 		return ExitVerifyFailed
