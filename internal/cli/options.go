@@ -41,7 +41,7 @@ func (o *remoteOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringVar(&o.CAFile, "ca-file", "", "trust the CA certificates in this PEM file for TLS")
 	f.BoolVar(&o.Debug, "debug", false, "trace HTTP requests to stderr (credentials redacted) and count them")
-	f.DurationVar(&o.Timeout, "timeout", remote.DefaultTimeout, "bound on each HTTP request")
+	f.DurationVar(&o.Timeout, "timeout", 0, "bound on the whole command, and on the wait for a registry to start answering (default: no overall bound; a registry must answer each request within 20s, tried twice)")
 	f.StringVar(&o.Config, "registry-config", "", "Docker config file holding credentials (default ~/.docker/config.json)")
 }
 
@@ -70,8 +70,15 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 		ForceHTTPS:   o.plainHTTPSet && !o.PlainHTTP,
 		Insecure:     o.Insecure,
 		CAFile:       o.CAFile,
-		Timeout:      o.Timeout,
-		UserAgent:    "signet/" + Version,
+		// --timeout bounds the whole command (its context, set in
+		// NewRootCmd); it is also the longest wait for a registry to
+		// start answering. Each request keeps the transport's bounds.
+		HeaderTimeout: headerWait,
+		Deadline:      o.Timeout,
+		UserAgent:     "signet/" + Version,
+	}
+	if o.Timeout > 0 {
+		opts.HeaderTimeout = o.Timeout
 	}
 	if o.Debug {
 		opts.Debug = streams.Err
@@ -83,6 +90,11 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	o.client = c
 	return c, nil
 }
+
+// headerWait is how long a request waits for a registry to start
+// answering without --timeout (a variable for tests). Twice it, plus
+// back-off, stays under the 45 s a hung registry may cost a command.
+var headerWait = remote.DefaultHeaderTimeout
 
 // inputs are the files the remote flags read (an output must not replace
 // them).

@@ -47,6 +47,8 @@ func Main() int {
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithCancel(ctx) // releases the --timeout context
+	defer cancel()
 	root := NewRootCmd(streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -118,6 +120,27 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 		return errdef.Usage(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	root.CompletionOptions.HiddenDefaultCmd = false
+	var deadline struct{ cancel context.CancelFunc }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// --timeout bounds the whole command: one deadline on the context
+		// every request and wait of the command honours.
+		if f := cmd.Flags().Lookup("timeout"); f != nil {
+			d, err := cmd.Flags().GetDuration("timeout")
+			if err != nil {
+				return errdef.Usage(err)
+			}
+			if d < 0 || (d == 0 && f.Changed) {
+				return errdef.Usage(fmt.Errorf("--timeout %s: give a positive duration such as 30s or 2m", d))
+			}
+			if d > 0 {
+				// Released with Run's context, its parent.
+				var ctx context.Context
+				ctx, deadline.cancel = context.WithTimeout(cmd.Context(), d)
+				cmd.SetContext(ctx)
+			}
+		}
+		return nil
+	}
 	root.AddCommand(
 		newCopyCmd(streams),
 		newGenerateCmd(streams),

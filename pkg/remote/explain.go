@@ -28,11 +28,17 @@ func Explain(host string, err error) error {
 		recHdr   tls.RecordHeaderError
 		opErr    *net.OpError
 		statusEr *StatusError
+		hang     *HangError
+		deadline *DeadlineError
 	)
 	hint := ""
 	switch {
+	case errors.As(err, &hang):
+		hint = fmt.Sprintf("registry %s did not answer within %s; check that it is up and reachable (--timeout sets this bound)", hang.Host, hang.After)
+	case errors.As(err, &deadline) && deadline.Bound > 0:
+		hint = fmt.Sprintf("registry %s did not answer within the %s that --timeout allows the command", deadline.Host, deadline.Bound)
 	case errors.Is(err, context.DeadlineExceeded):
-		hint = fmt.Sprintf("registry %s did not answer in time; check that it is up, or raise --timeout", host)
+		hint = fmt.Sprintf("registry %s did not answer before the deadline (--timeout)", host)
 	case errors.Is(err, auth.ErrBasicCredentialNotFound):
 		hint = fmt.Sprintf("registry %s requires credentials and none were given; pass -u and --password-stdin, or run 'signet login %s'", host, host)
 	case errors.As(err, &resp) && resp.StatusCode == http.StatusBadRequest && len(resp.Errors) == 0 && resp.URL != nil && resp.URL.Scheme == "http":

@@ -97,3 +97,29 @@ func TestDecodeLinksBounds(t *testing.T) {
 		t.Fatalf("%v %+v", err, lr)
 	}
 }
+
+// TestFaultHangRetriedOnce: a host that never answers costs at most two
+// header waits however many requests follow (a header timeout is retried
+// once, then the host is known not to answer), and the error names it.
+func TestFaultHangRetriedOnce(t *testing.T) {
+	srv := faultreg.New(t)
+	rel := make(chan struct{})
+	defer close(rel)
+	srv.Use(faultreg.Hang(faultreg.Match("", faultreg.PathContains("/v2/")), rel))
+	const wait = 200 * time.Millisecond
+	c := srv.Client(t, remote.Options{HeaderTimeout: wait})
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		_, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", "")
+		var hang *remote.HangError
+		if !errors.As(err, &hang) || hang.Host != srv.Host {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if took := time.Since(start); took > 2*wait+3*time.Second {
+		t.Fatalf("took %s", took)
+	}
+	if n := srv.Total(); n != 2 {
+		t.Fatalf("%d requests reached the hung registry, want 2", n)
+	}
+}
