@@ -250,6 +250,10 @@ pushing it. This replaces the walkthrough's 'cat <<EOF > artifact.json' step.
                                found through the referrers API or its tag
                                fallback
 
+The signature must parse and sign exactly --manifest (a JWT's digest, size
+and mediaType claims; a JWS or COSE payload's targetArtifact), else exit
+status 3 with the reason; --force builds it anyway.
+
 With -o the artifact goes to FILE (atomically) and its digest to stdout.`,
 		Example: `  signet generate artifact --signature manifest-signature.jwt --manifest manifest-to-sign.json -o artifact.json`,
 		Args:    exactArgs(),
@@ -262,7 +266,7 @@ With -o the artifact goes to FILE (atomically) and its digest to stdout.`,
 	f.StringVar(&opts.Manifest, "manifest", "", "the signed manifest file")
 	f.StringVar(&opts.Format, "artifact-format", "prototype", "prototype or oci")
 	f.StringVarP(&opts.Out, "output-file", "o", "", "write the artifact to FILE and print its digest")
-	f.BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
+	f.BoolVar(&opts.Force, "force", false, "build it even if the signature does not parse or does not sign --manifest; let -o overwrite an existing private key")
 	_ = cmd.MarkFlagRequired("signature")
 	_ = cmd.MarkFlagRequired("manifest")
 	return cmd
@@ -280,7 +284,7 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	if err != nil {
 		return err
 	}
-	subject, _, err := target.ReadManifestFile(opts.Manifest)
+	subject, err := checkedSubject(streams, opts.Signature, sig, format, opts.Manifest, opts.Force)
 	if err != nil {
 		return err
 	}

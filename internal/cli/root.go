@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/fsutil"
+	"github.com/signet-oci/signet/internal/target"
 )
 
 // Exit statuses (docs/exit-codes.md).
@@ -80,7 +82,9 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, errdef.ErrUsage), errors.Is(err, fsutil.ErrRefused):
+	case errors.Is(err, errdef.ErrUsage), errors.Is(err, fsutil.ErrRefused), errors.Is(err, fs.ErrNotExist):
+		// A local input that does not exist is a usage error wherever
+		// it is read (docs/exit-codes.md, "Missing inputs").
 		return ExitUsage
 	case errors.Is(err, errdef.ErrVerification):
 		return ExitVerifyFailed
@@ -156,6 +160,9 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 	)
 	return root
 }
+
+// missingInput is target.MissingInput: the one rule for local inputs.
+var missingInput = target.MissingInput
 
 // exactArgs is cobra.ExactArgs with a usage error that names the arguments.
 func exactArgs(names ...string) cobra.PositionalArgs {

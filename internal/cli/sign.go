@@ -192,7 +192,7 @@ func localPath(ref reference.Reference) string {
 func readSignatureFile(path string) ([]byte, string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, "", errdef.NotFound(fmt.Errorf("signature file %s: %w", path, unwrapPathErr(err)))
+		return nil, "", missingInput("signature file", path, err)
 	}
 	if fi.Size() > 1<<20 {
 		return nil, "", fmt.Errorf("signature file %s is %d bytes, over the 1 MiB limit", path, fi.Size())
@@ -202,7 +202,7 @@ func readSignatureFile(path string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("signature file %s is over the 1 MiB limit", path)
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", missingInput("signature file", path, err)
 	}
 	if len(b) == 0 {
 		return nil, "", fmt.Errorf("signature file %s is empty (a failed 'nv2 sign' leaves such files); sign again", path)
