@@ -98,4 +98,3 @@ func TestPushSignatureChecksSubject(t *testing.T) {
 		t.Error("the accepted pushes wrote nothing")
 	}
 }
-
