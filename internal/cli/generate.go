@@ -28,7 +28,7 @@ func newGenerateCmd(streams IOStreams) *cobra.Command {
 		Short: "Generate a key and certificate, the manifest to sign, or an artifact manifest",
 	}
 	cmd.AddCommand(newGenerateCertCmd(streams), newGenerateManifestCmd(streams), newGenerateArtifactCmd(streams))
-	return cmd
+	return groupCmd(cmd)
 }
 
 type generateCertOptions struct {

@@ -44,24 +44,108 @@ func Main() int {
 	return Run(context.Background(), os.Args[1:], IOStreams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
+// Exit statuses for a command stopped by a signal (128 + the signal's
+// number, as shells report it).
+const (
+	ExitInterrupted = 130 // SIGINT
+	ExitTerminated  = 143 // SIGTERM
+)
+
 // Run runs signet with args and returns the exit status. SIGINT and SIGTERM
-// cancel the context, which every command honours.
+// cancel the context, which every command honours; the command cleans up
+// what it had started (no partial file or layout is left) and signet exits
+// 130 (SIGINT) or 143 (SIGTERM).
 func Run(ctx context.Context, args []string, streams IOStreams) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithCancel(ctx) // releases the --timeout context
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx) // also releases the --timeout context
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case sig := <-sigs:
+			cancel(&signalled{sig})
+		case <-done:
+		}
+	}()
 	root := NewRootCmd(streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var sig *signalled
+	if errors.As(context.Cause(ctx), &sig) {
+		fmt.Fprintf(streams.Err, "Error: interrupted (%s); nothing partial was left\n", sig.sig)
+		if sig.sig == syscall.SIGTERM {
+			return ExitTerminated
+		}
+		return ExitInterrupted
+	}
 	if err == nil {
 		return ExitOK
 	}
 	if isCobraUsageError(err) {
-		err = errdef.Usage(err)
+		err = errdef.Usage(errors.New(cobraUsageLine(err.Error())))
 	}
 	fmt.Fprintln(streams.Err, "Error: "+oneLine(err))
 	return ExitCode(err)
+}
+
+type signalled struct{ sig os.Signal }
+
+func (s *signalled) Error() string { return "interrupted by " + s.sig.String() }
+
+// cobraUsageLine puts cobra's multi-line "unknown command … Did you mean
+// this?" on one line.
+func cobraUsageLine(msg string) string {
+	head, sugg, ok := strings.Cut(strings.TrimSpace(msg), "\n\nDid you mean this?\n")
+	if !ok {
+		if strings.HasPrefix(msg, "unknown command") {
+			return strings.TrimSpace(msg) + " (see 'signet --help')"
+		}
+		return msg
+	}
+	var names []string
+	for _, n := range strings.Fields(sugg) {
+		names = append(names, "'"+n+"'")
+	}
+	return head + "; did you mean " + strings.Join(names, " or ") + "?"
+}
+
+// groupArgs is the Args of a command that only groups subcommands
+// (signet generate, signet registry): an argument there is an unknown
+// subcommand, a usage error with suggestions, where cobra would print the
+// help and exit 0.
+func groupArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		for i := range s {
+			s[i] = "'" + cmd.CommandPath() + " " + s[i] + "'"
+		}
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	} else {
+		var names []string
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				names = append(names, c.Name())
+			}
+		}
+		msg += "; its commands are " + strings.Join(names, ", ")
+	}
+	return errdef.Usage(fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath()))
+}
+
+// groupCmd makes cmd a group of subcommands: without arguments it prints
+// its help; with an unknown one it fails with exit status 2.
+func groupCmd(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = groupArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return cmd.Help()
+	}
+	return cmd
 }
 
 // isCobraUsageError recognises the usage errors cobra makes itself (flag
@@ -116,7 +200,9 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 4 nothing found.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       Version,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
