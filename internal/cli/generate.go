@@ -101,6 +101,9 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	if err := oneOf("--key-type", opts.KeyType, certgen.KeyTypes...); err != nil {
 		return err
 	}
+	if opts.Days < 1 {
+		return errdef.Usage(fmt.Errorf("--days %d: give 1 or more (the default is %d)", opts.Days, certgen.DefaultDays))
+	}
 	if opts.KeyOut == opts.CertOut {
 		return errdef.Usage(errors.New("--key-out and --cert-out must be different files"))
 	}

@@ -52,6 +52,11 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	if o.flags != nil {
 		o.plainHTTPSet = o.flags.Changed("plain-http")
 	}
+	if o.Password != "" && !o.PasswordStdin {
+		// As docker and oras do: a password in the arguments shows in
+		// the process list and the shell's history.
+		fmt.Fprintln(streams.Err, "Warning: a password given with -p/--password is visible to other users and kept in the shell history; use --password-stdin")
+	}
 	if o.PasswordStdin {
 		if o.Password != "" {
 			return nil, errdef.Usage(errors.New("--password and --password-stdin are mutually exclusive"))
