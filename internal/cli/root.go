@@ -197,7 +197,12 @@ signatures.
 
 Results go to stdout; progress, warnings and hints go to stderr.
 Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
-4 nothing found.`,
+4 nothing found, 130 interrupted (docs/exit-codes.md).
+
+Output files (-o) are written atomically, through devices and symlinks, and
+never over an input of the command or, without --force, a private key.
+--timeout bounds a whole command; without it, a registry that never answers
+costs at most 40 s (docs/cli-conventions.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
