@@ -92,7 +92,7 @@ type Client struct {
 	debugMu  sync.Mutex // one debug line at a time: requests run concurrently
 
 	hangMu sync.Mutex
-	hangs  map[string]int // header timeouts per host
+	hangs  map[string]*hangState // consecutive header timeouts per host
 }
 
 // New builds a Client.
@@ -133,7 +133,7 @@ func New(opts Options) (*Client, error) {
 		}
 		base = t
 	}
-	c := &Client{opts: opts, hangs: map[string]int{}}
+	c := &Client{opts: opts, hangs: map[string]*hangState{}}
 	var rt http.RoundTripper = &countingTransport{base: base, client: c}
 	policy := opts.Retry
 	if policy == nil {
@@ -252,15 +252,16 @@ type countingTransport struct {
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := req.URL.Host
-	if n := t.client.hangCount(host); n >= 2 {
-		return nil, &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: n}
+	wait, hangs := t.client.headerWait(host)
+	if wait <= 0 {
+		return nil, &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: hangs}
 	}
 	n := t.client.requests.Add(1)
 	start := time.Now()
 	hctx, stopHeaderWait := context.WithCancelCause(req.Context())
 	ctx, cancel := context.WithTimeout(hctx, t.client.opts.Timeout)
 	var state atomic.Int32 // 0 waiting for headers, 1 headers arrived, 2 header timeout
-	timer := time.AfterFunc(t.client.opts.HeaderTimeout, func() {
+	timer := time.AfterFunc(wait, func() {
 		if state.CompareAndSwap(0, 2) {
 			stopHeaderWait(errHeaderWait)
 		}
@@ -273,7 +274,9 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			resp.Body.Close()
 		}
 		err = &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: t.client.noteHang(host)}
-	} else if err != nil && errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+	} else if err == nil {
+		t.client.answered(host)
+	} else if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
 		err = &DeadlineError{Host: host, Bound: t.client.opts.Deadline, err: err}
 	}
 	if w := t.client.opts.Debug; w != nil {
@@ -296,17 +299,48 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 var errHeaderWait = errors.New("no response headers in time")
 
-func (c *Client) hangCount(host string) int {
+// hangState counts a host's consecutive header timeouts. After the first,
+// the host has one more header wait (until until) for everything: the
+// retry and any request started meanwhile; after the second, none. An
+// answer resets it. A registry that never answers thus costs at most two
+// header waits, however many requests a command makes, in sequence or
+// at once.
+type hangState struct {
+	count int
+	until time.Time
+}
+
+// headerWait is how long a request to host may wait for headers now, and
+// the host's consecutive header timeouts; 0 means give up at once.
+func (c *Client) headerWait(host string) (time.Duration, int) {
 	c.hangMu.Lock()
 	defer c.hangMu.Unlock()
-	return c.hangs[host]
+	h := c.hangs[host]
+	switch {
+	case h == nil:
+		return c.opts.HeaderTimeout, 0
+	case h.count >= 2:
+		return 0, h.count
+	}
+	return min(c.opts.HeaderTimeout, time.Until(h.until)), h.count
 }
 
 func (c *Client) noteHang(host string) int {
 	c.hangMu.Lock()
 	defer c.hangMu.Unlock()
-	c.hangs[host]++
-	return c.hangs[host]
+	h := c.hangs[host]
+	if h == nil {
+		h = &hangState{until: time.Now().Add(c.opts.HeaderTimeout)}
+		c.hangs[host] = h
+	}
+	h.count++
+	return h.count
+}
+
+func (c *Client) answered(host string) {
+	c.hangMu.Lock()
+	defer c.hangMu.Unlock()
+	delete(c.hangs, host)
 }
 
 // HangError: the registry did not start answering a request within the
