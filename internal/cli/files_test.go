@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,5 +91,49 @@ func TestOutputFileRule(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "target.json"))
 	if fi.Mode()&os.ModeSymlink == 0 || string(b) != string(manifest) {
 		t.Fatalf("symlink replaced (%v) or target wrong (%d bytes)", fi.Mode(), len(b))
+	}
+}
+
+// TestOutputToDevStdout: -o /dev/stdout with stdout a pipe (signet run as
+// a process, as root in CI) writes the bytes into the pipe and leaves
+// /dev/stdout what it was.
+func TestOutputToDevStdout(t *testing.T) {
+	before, err := os.Lstat("/dev/stdout")
+	if err != nil {
+		t.Skip("no /dev/stdout on this system")
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci-layout", "blobs", "sha256", "250328a6e9a0f8699a9a5d8e0051c4fda97cf9349963581304198c4bbddffeb2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "generate", "manifest", layoutRef, "-o", "/dev/stdout")
+	cmd.Env = append(os.Environ(), "SIGNET_CLI_TEST_AS_SIGNET=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The manifest, then its digest on a line of its own.
+	if !strings.HasPrefix(string(out), string(want)) || !strings.Contains(string(out), "sha256:250328a6") {
+		t.Fatalf("stdout %q", out)
+	}
+	// stdout redirected to a file (signet … -o /dev/stdout > out.json):
+	// the file gets the manifest and the digest line, in order.
+	redirected := filepath.Join(t.TempDir(), "out.json")
+	f, err := os.Create(redirected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(os.Args[0], "generate", "manifest", layoutRef, "-o", "/dev/stdout")
+	cmd.Env = append(os.Environ(), "SIGNET_CLI_TEST_AS_SIGNET=1")
+	cmd.Stdout = f
+	err = cmd.Run()
+	f.Close()
+	got, _ := os.ReadFile(redirected)
+	if err != nil || string(got) != string(want)+"sha256:250328a6e9a0f8699a9a5d8e0051c4fda97cf9349963581304198c4bbddffeb2\n" {
+		t.Fatalf("redirected: %v %q", err, got)
+	}
+	after, err := os.Lstat("/dev/stdout")
+	if err != nil || after.Mode() != before.Mode() {
+		t.Fatalf("/dev/stdout was %v, is %v (%v)", before.Mode(), after.Mode(), err)
 	}
 }

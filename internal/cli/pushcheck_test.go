@@ -40,6 +40,7 @@ func TestPushSignatureChecksSubject(t *testing.T) {
 		return p
 	}
 	jwtSig, jwsSig, otherSig := sig("m.jwt", "jwt", m), sig("m.jws", "jws", m), sig("other.jwt", "jwt", other)
+	coseOther := sig("other.cose", "cose", other)
 	full, _ := os.ReadFile(jwtSig)
 	truncated := filepath.Join(dir, "truncated.jwt")
 	os.WriteFile(truncated, full[:len(full)/2], 0o644)
@@ -64,6 +65,7 @@ func TestPushSignatureChecksSubject(t *testing.T) {
 		{"truncated JWT", []string{"push-signature", "--artifact-format", "oci", "--signature", truncated, ref + ":latest"}, ExitVerifyFailed, "not a readable x509 JWT"},
 		{"JWT of another manifest", []string{"push-signature", "--artifact-format", "oci", "--signature", otherSig, "--manifest", m, ref + ":latest"}, ExitVerifyFailed, "does not sign --manifest"},
 		{"JWS of another manifest", []string{"push-signature", "--signature", jwsSig, "--manifest", other, ref}, ExitVerifyFailed, "does not sign --manifest"},
+		{"COSE of another manifest", []string{"push-signature", "--signature", coseOther, ref + ":latest"}, ExitVerifyFailed, "does not sign " + ref + ":latest"},
 		{"tag of another image", []string{"push-signature", "--artifact-format", "oci", "--signature", jwtSig, ref + ":other"}, ExitVerifyFailed, "does not sign " + ref + ":other"},
 		{"digest of another image", []string{"push-signature", "--artifact-format", "oci", "--signature", jwtSig, ref + "@" + s.Artifact.Digest.String()}, ExitVerifyFailed, "the signature signs"},
 		{"unknown repository", []string{"push-signature", "--artifact-format", "oci", "--signature", jwtSig, srv.Host + "/nothing"}, ExitNotFound, "push the image first"},

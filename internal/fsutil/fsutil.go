@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -124,10 +125,15 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 			return fmt.Errorf("cannot write %s: it is a directory", path)
 		case fi.Mode()&fs.ModeSocket != 0:
 			return fmt.Errorf("cannot write %s: it is a socket", path)
-		case !fi.Mode().IsRegular(), isProcFD(path):
-			// A device, a FIFO, or /dev/stdout and friends (which name
-			// an open file of this process: replacing what they point
-			// at would write beside the shell's redirection).
+		case isProcFD(path) >= 0:
+			// /dev/stdout and friends name an open file of this
+			// process: write through that very descriptor (a
+			// duplicate shares its offset), so that the bytes land
+			// where a shell redirection expects them, in order with
+			// what else the process writes there.
+			return writeFD(path, isProcFD(path), data)
+		case !fi.Mode().IsRegular():
+			// A device or a FIFO: never replaced by a regular file.
 			return writeThrough(path, data)
 		}
 	}
@@ -138,15 +144,27 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return replace(path, target, data, perm)
 }
 
-// isProcFD reports whether path is one of the names of a process's own
-// file descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N).
-func isProcFD(path string) bool {
+// isProcFD returns the descriptor number that path names among the
+// process's own (/dev/stdin, /dev/stdout, /dev/stderr, /dev/fd/N,
+// /proc/self/fd/N), or -1.
+func isProcFD(path string) int {
 	p := filepath.Clean(path)
-	switch {
-	case p == "/dev/stdout", p == "/dev/stderr", strings.HasPrefix(p, "/dev/fd/"), strings.HasPrefix(p, "/proc/"):
-		return true
+	switch p {
+	case "/dev/stdin":
+		return 0
+	case "/dev/stdout":
+		return 1
+	case "/dev/stderr":
+		return 2
 	}
-	return false
+	for _, prefix := range []string{"/dev/fd/", "/proc/self/fd/"} {
+		if n, ok := strings.CutPrefix(p, prefix); ok {
+			if fd, err := strconv.Atoi(n); err == nil && fd >= 0 {
+				return fd
+			}
+		}
+	}
+	return -1
 }
 
 func writeThrough(path string, data []byte) error {
