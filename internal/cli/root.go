@@ -87,6 +87,10 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if isCobraUsageError(err) {
 		err = errdef.Usage(errors.New(cobraUsageLine(err.Error())))
 	}
+	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "--timeout") {
+		// A wait outside any registry request ran out of the deadline.
+		err = fmt.Errorf("%w; the command did not finish within the bound --timeout sets", err)
+	}
 	fmt.Fprintln(streams.Err, "Error: "+oneLine(err))
 	return ExitCode(err)
 }
