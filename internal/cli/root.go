@@ -52,9 +52,10 @@ const (
 )
 
 // Run runs signet with args and returns the exit status. SIGINT and SIGTERM
-// cancel the context, which every command honours; the command cleans up
-// what it had started (no partial file or layout is left) and signet exits
-// 130 (SIGINT) or 143 (SIGTERM).
+// cancel the context, which every command honours; a command stopped by
+// them cleans up what it had started (no partial file or layout is left)
+// and signet exits 130 (SIGINT) or 143 (SIGTERM). 'registry serve', for
+// which a signal is the way to stop, shuts down gracefully and exits 0.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	ctx, cancel := context.WithCancelCause(ctx) // also releases the --timeout context
 	defer cancel(nil)
@@ -74,7 +75,9 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var sig *signalled
-	if errors.As(context.Cause(ctx), &sig) {
+	if err != nil && errors.As(context.Cause(ctx), &sig) {
+		// Stopped by the signal. (A command that finished its work —
+		// registry serve shutting down gracefully — exits 0.)
 		fmt.Fprintf(streams.Err, "Error: interrupted (%s); nothing partial was left\n", sig.sig)
 		if sig.sig == syscall.SIGTERM {
 			return ExitTerminated

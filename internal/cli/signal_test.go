@@ -122,3 +122,28 @@ func TestInterruptedCopyLeavesNothing(t *testing.T) {
 		t.Fatalf("control: exit %d: %s", code, errOut)
 	}
 }
+
+// TestRegistryServeStopsCleanly: for registry serve a signal is the way to
+// stop: it shuts down gracefully and exits 0, not 130.
+func TestRegistryServeStopsCleanly(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "registry", "serve", "--memory", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "SIGNET_CLI_TEST_AS_SIGNET=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 64)
+	if n, err := stdout.Read(line); err != nil || !strings.HasPrefix(string(line[:n]), "http://127.0.0.1:") {
+		cmd.Process.Kill()
+		t.Fatalf("no URL: %q %v", line[:n], err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("registry serve after SIGINT: %v, want exit 0", err)
+	}
+}
