@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -105,8 +107,14 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
+	_, statErr := os.Stat(opts.Dir)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", opts.Dir, unwrapPathErr(err))
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// A directory made for nothing is not left behind: removed
+		// unless something was written into it (Remove fails then).
+		defer os.Remove(opts.Dir)
 	}
 	var pulled []pulledSignature
 	byPath := map[string]int{} // artifacts carrying the same blob share one file
