@@ -87,6 +87,8 @@ func TestMissingInputs(t *testing.T) {
 		{"push-signature", "--signature", missing + ".jwt", "127.0.0.1:1/busybox"},
 		{"push-signature", "--signature", sig, "--manifest", missing + ".json", "127.0.0.1:1/busybox"},
 		{"discover", "127.0.0.1:1/busybox:latest", "--ca-file", missing + ".crt"},
+		{"verify", "127.0.0.1:1/busybox:latest", "--trust-policy", missing + ".json", "--trust-store", dir},
+		{"generate", "cert", "--key-out", filepath.Join(dir, "leaf.key"), "--cert-out", filepath.Join(dir, "leaf.crt"), "--ca-key", missing + ".key", "--ca-cert", crt},
 	} {
 		code, out, errOut := runCLI(t, args...)
 		if code != ExitUsage || out != "" || !strings.Contains(errOut, missing) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {

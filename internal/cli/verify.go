@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -123,6 +124,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if opts.TrustPolicy != "" {
 		if _, err := notation.LoadTrustPolicy(opts.TrustPolicy); err != nil {
 			return errdef.Usage(err)
+		}
+		if _, err := os.Stat(opts.TrustStore); err != nil {
+			return missingInput("trust store", opts.TrustStore, err)
 		}
 	}
 	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
