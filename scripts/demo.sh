@@ -19,7 +19,11 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
-bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
+# Bold headings on a terminal only: a log or a pipe gets plain text.
+bold=""; plain=""
+if [[ -t 1 && -z "${NO_COLOR:-}" && "${TERM:-dumb}" != dumb ]]; then
+	bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
+fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 

@@ -84,24 +84,29 @@ func TestRegistryAccessErrors(t *testing.T) {
 		stdin    string
 		wantCode int
 		want     []string
+		notWant  []string
 	}{
 		{"untrusted certificate", []string{"copy", layoutRef(t), dst, "--plain-http=false", "-u", "alice", "-p", "s3cret"}, "", 1,
-			[]string{host, "unknown authority", "--ca-file"}},
+			[]string{host, "unknown authority", "--ca-file"}, nil},
 		{"plain HTTP against TLS", []string{"copy", layoutRef(t), dst, "-u", "alice", "-p", "s3cret"}, "", 1,
-			[]string{host, "HTTPS", "--plain-http=false"}},
+			[]string{host, "HTTPS", "--plain-http=false"}, nil},
 		{"missing credentials", append([]string{"copy", layoutRef(t), dst}, https...), "", 1,
-			[]string{host, "requires credentials", "signet login " + host}},
+			[]string{host, "requires credentials", "signet login " + host}, nil},
 		{"wrong password", append([]string{"copy", layoutRef(t), dst, "-u", "alice", "-p", "wrong"}, https...), "", 1,
-			[]string{host, "401", "signet login " + host}},
+			[]string{host, "401", "signet login " + host}, nil},
 		{"login with a wrong password", append([]string{"login", host, "-u", "alice", "--password-stdin"}, https...), "wrong\n", 1,
-			[]string{host, "401"}},
-		{"insecure skips verification", []string{"copy", layoutRef(t), dst, "--plain-http=false", "--insecure", "-u", "alice", "-p", "s3cret"}, "", 0, nil},
+			[]string{host, "401", "alice", "nothing was stored"}, []string{"signet login", "Warning"}},
+		{"-p on the command line warns", append([]string{"login", host, "-u", "alice", "-p", "wrong"}, https...), "", 1,
+			[]string{"Warning: a password given with -p", "--password-stdin", "401"}, nil},
+		{"logout never logged in", []string{"logout", host, "--registry-config", config}, "", 0,
+			[]string{"Not logged in to " + host}, []string{"Removed"}},
+		{"insecure skips verification", []string{"copy", layoutRef(t), dst, "--plain-http=false", "--insecure", "-u", "alice", "-p", "s3cret"}, "", 0, nil, nil},
 		{"login", append([]string{"login", host, "-u", "alice", "--password-stdin"}, https...), "s3cret\n", 0,
-			[]string{"Login to " + host + " succeeded"}},
-		{"stored credentials are used", append([]string{"copy", layoutRef(t), dst}, https...), "", 0, nil},
-		{"logout", []string{"logout", host, "--registry-config", config}, "", 0, nil},
+			[]string{"Login to " + host + " succeeded"}, nil},
+		{"stored credentials are used", append([]string{"copy", layoutRef(t), dst}, https...), "", 0, nil, nil},
+		{"logout", []string{"logout", host, "--registry-config", config}, "", 0, []string{"Removed the credentials of " + host}, nil},
 		{"credentials are gone after logout", append([]string{"copy", layoutRef(t), dst}, https...), "", 1,
-			[]string{"requires credentials"}},
+			[]string{"requires credentials"}, nil},
 	}
 	for _, tt := range tests {
 		code, _, stderr := signetRun(tt.stdin, tt.args...)
@@ -110,7 +115,12 @@ func TestRegistryAccessErrors(t *testing.T) {
 			continue
 		}
 		if tt.wantCode != 0 {
-			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+				if !strings.HasPrefix(l, "Warning: ") {
+					lines = append(lines, l)
+				}
+			}
 			if len(lines) != 1 {
 				t.Errorf("%s: error is %d lines, want one:\n%s", tt.name, len(lines), stderr)
 			}
@@ -118,6 +128,11 @@ func TestRegistryAccessErrors(t *testing.T) {
 		for _, w := range tt.want {
 			if !strings.Contains(stderr, w) {
 				t.Errorf("%s: stderr does not mention %q:\n%s", tt.name, w, stderr)
+			}
+		}
+		for _, w := range tt.notWant {
+			if strings.Contains(stderr, w) {
+				t.Errorf("%s: stderr mentions %q:\n%s", tt.name, w, stderr)
 			}
 		}
 	}

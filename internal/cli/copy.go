@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -68,17 +72,33 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 	if src.Kind == reference.File {
 		return errdef.Usage(fmt.Errorf("cannot copy from %s: a manifest file alone is not an image; use a registry, oci-layout: or docker-archive: source", srcArg))
 	}
-	ctx := cmd.Context()
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
 	}
+	if dst.Kind != reference.OCILayout {
+		return copyImage(cmd, opts, streams, client, src, dst, dst, func(bool) error { return nil })
+	}
+	staged, finish, err := stageLayout(dst)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = finish(false) }() // a no-op once finished
+	return copyImage(cmd, opts, streams, client, src, dst, staged, finish)
+}
+
+// copyImage copies src to dst, writing through dstOpen (dst itself, or the
+// staging directory of a new OCI layout), and calls finish(true) once the
+// copy is complete.
+func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client *remote.Client, src, dst, dstOpen reference.Reference, finish func(bool) error) error {
+	ctx := cmd.Context()
+	srcArg, dstArg := src.Raw, dst.Raw
 	s, err := target.Open(ctx, src, client, false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	d, err := target.Open(ctx, dst, client, true)
+	d, err := target.Open(ctx, dstOpen, client, true)
 	if err != nil {
 		return err
 	}
@@ -101,6 +121,12 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 		// layouts answer digests, registries too.
 		return fmt.Errorf("copying %s to %s: %w", srcArg, dstArg, explainFor(dst, err))
 	}
+	if err := d.Close(); err != nil {
+		return err
+	}
+	if err := finish(true); err != nil {
+		return err
+	}
 	fmt.Fprintf(streams.Err, "Copied %s to %s\n", srcArg, dst.String())
 	if opts.output.Format == "json" {
 		plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
@@ -115,4 +141,74 @@ func explainFor(ref reference.Reference, err error) error {
 		return remote.Explain(ref.Registry, err)
 	}
 	return err
+}
+
+// stageLayout prepares a copy into the OCI layout dst so that a copy that
+// fails or is interrupted leaves nothing partial: a new layout is written
+// into a temporary directory beside it and renamed into place when
+// complete; for an existing layout, the blobs the copy added are removed
+// again on failure (blobs are written whole by oras-go, index.json only at
+// the end). finish(true) commits, finish(false) undoes; only the first call
+// counts.
+func stageLayout(dst reference.Reference) (reference.Reference, func(ok bool) error, error) {
+	done := false
+	if _, err := os.Lstat(dst.Path); errors.Is(err, fs.ErrNotExist) {
+		parent := filepath.Dir(filepath.Clean(dst.Path))
+		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dst.Path))+".tmp-*")
+		if err != nil {
+			return dst, nil, fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, unwrapPathErr(err))
+		}
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			os.RemoveAll(tmp)
+			return dst, nil, err
+		}
+		staged := dst
+		staged.Path = tmp
+		return staged, func(ok bool) error {
+			if done {
+				return nil
+			}
+			done = true
+			if ok {
+				if err := os.Rename(tmp, dst.Path); err != nil {
+					os.RemoveAll(tmp)
+					return fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, unwrapPathErr(err))
+				}
+				return nil
+			}
+			return os.RemoveAll(tmp)
+		}, nil
+	}
+	before := layoutFiles(dst.Path)
+	return dst, func(ok bool) error {
+		if done || ok {
+			done = true
+			return nil
+		}
+		done = true
+		for p := range layoutFiles(dst.Path) {
+			if !before[p] {
+				os.Remove(p)
+			}
+		}
+		if !before[filepath.Join(dst.Path, "ingest")] {
+			os.Remove(filepath.Join(dst.Path, "ingest")) // only if empty
+		}
+		return nil
+	}, nil
+}
+
+// layoutFiles lists the blob files and the ingest directory of a layout.
+func layoutFiles(dir string) map[string]bool {
+	files := map[string]bool{}
+	_ = filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			files[p] = true
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(dir, "ingest")); err == nil {
+		files[filepath.Join(dir, "ingest")] = true
+	}
+	return files
 }

@@ -89,6 +89,9 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	if opts.Depth < 0 || (opts.Depth == 0 && cmd.Flags().Changed("depth")) {
 		return errdef.Usage(fmt.Errorf("--depth %d: give 1 to %d", opts.Depth, discover.DefaultMaxDepth))
 	}
+	if opts.MaxReferrers < 1 {
+		return errdef.Usage(fmt.Errorf("--max-referrers %d: give 1 or more", opts.MaxReferrers))
+	}
 	ref, err := reference.Parse(refArg)
 	if err != nil {
 		return err

@@ -135,6 +135,9 @@ func TestPullSignatureWrongBytes(t *testing.T) {
 	if len(ents) != 0 || strings.TrimSpace(out) != "" {
 		t.Fatalf("wrote %v, printed %q", ents, out)
 	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("left the directory %s it made for nothing", dir)
+	}
 	if !strings.Contains(errOut, s.Artifact.Digest.String()) {
 		t.Fatalf("stderr does not name the artifact: %s", errOut)
 	}

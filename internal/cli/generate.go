@@ -28,7 +28,7 @@ func newGenerateCmd(streams IOStreams) *cobra.Command {
 		Short: "Generate a key and certificate, the manifest to sign, or an artifact manifest",
 	}
 	cmd.AddCommand(newGenerateCertCmd(streams), newGenerateManifestCmd(streams), newGenerateArtifactCmd(streams))
-	return cmd
+	return groupCmd(cmd)
 }
 
 type generateCertOptions struct {
@@ -101,14 +101,19 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	if err := oneOf("--key-type", opts.KeyType, certgen.KeyTypes...); err != nil {
 		return err
 	}
+	if opts.Days < 1 {
+		return errdef.Usage(fmt.Errorf("--days %d: give 1 or more (the default is %d)", opts.Days, certgen.DefaultDays))
+	}
 	if opts.KeyOut == opts.CertOut {
 		return errdef.Usage(errors.New("--key-out and --cert-out must be different files"))
 	}
-	if !opts.Force {
-		for _, p := range []string{opts.KeyOut, opts.CertOut} {
-			if _, err := os.Stat(p); err == nil {
-				return errdef.Usage(fmt.Errorf("%s exists; remove it or pass --force", p))
-			}
+	out := fsutil.Output{Inputs: []string{opts.CAKey, opts.CACert}, Force: opts.Force}
+	for _, p := range []string{opts.KeyOut, opts.CertOut} {
+		if err := out.Check(p); err != nil {
+			return err
+		}
+		if _, err := os.Stat(p); err == nil && !opts.Force {
+			return errdef.Usage(fmt.Errorf("%s exists; remove it or pass --force", p))
 		}
 	}
 	co := certgen.Options{CommonName: opts.CN, Organization: opts.Org, DNSNames: opts.DNS, Days: opts.Days, KeyType: opts.KeyType, IsCA: opts.CA, CodeSigning: opts.CodeSigning}
@@ -138,10 +143,10 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(opts.KeyOut, keyPEM, 0o600); err != nil {
+	if err := out.Write(opts.KeyOut, keyPEM, 0o600); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(opts.CertOut, certPEM, 0o644); err != nil {
+	if err := out.Write(opts.CertOut, certPEM, 0o644); err != nil {
 		os.Remove(opts.KeyOut)
 		return err
 	}
@@ -162,6 +167,7 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 
 type generateManifestOptions struct {
 	Out    string
+	Force  bool
 	remote remoteOptions
 }
 
@@ -191,6 +197,10 @@ With -o the manifest goes to FILE (atomically) and its digest to stdout.`,
 			if err != nil {
 				return err
 			}
+			out := fsutil.Output{Inputs: append(opts.remote.inputs(), localPath(ref)), Force: opts.Force}
+			if err := out.Check(opts.Out); err != nil {
+				return err
+			}
 			client, err := opts.remote.newClient(streams)
 			if err != nil {
 				return err
@@ -204,7 +214,7 @@ With -o the manifest goes to FILE (atomically) and its digest to stdout.`,
 				_, err = streams.Out.Write(b)
 				return err
 			}
-			if err := fsutil.WriteFileAtomic(opts.Out, b, 0o644); err != nil {
+			if err := out.Write(opts.Out, b, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintln(streams.Out, desc.Digest)
@@ -212,6 +222,7 @@ With -o the manifest goes to FILE (atomically) and its digest to stdout.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Out, "output-file", "o", "", "write the manifest to FILE and print its digest")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
 	opts.remote.addFlags(cmd.Flags())
 	return cmd
 }
@@ -221,6 +232,7 @@ type generateArtifactOptions struct {
 	Manifest  string
 	Format    string
 	Out       string
+	Force     bool
 }
 
 func newGenerateArtifactCmd(streams IOStreams) *cobra.Command {
@@ -241,6 +253,10 @@ pushing it. This replaces the walkthrough's 'cat <<EOF > artifact.json' step.
                                found through the referrers API or its tag
                                fallback
 
+The signature must parse and sign exactly --manifest (a JWT's digest, size
+and mediaType claims; a JWS or COSE payload's targetArtifact), else exit
+status 3 with the reason; --force builds it anyway.
+
 With -o the artifact goes to FILE (atomically) and its digest to stdout.`,
 		Example: `  signet generate artifact --signature manifest-signature.jwt --manifest manifest-to-sign.json -o artifact.json`,
 		Args:    exactArgs(),
@@ -253,6 +269,7 @@ With -o the artifact goes to FILE (atomically) and its digest to stdout.`,
 	f.StringVar(&opts.Manifest, "manifest", "", "the signed manifest file")
 	f.StringVar(&opts.Format, "artifact-format", "prototype", "prototype or oci")
 	f.StringVarP(&opts.Out, "output-file", "o", "", "write the artifact to FILE and print its digest")
+	f.BoolVar(&opts.Force, "force", false, "build it even if the signature does not parse or does not sign --manifest; let -o overwrite an existing private key")
 	_ = cmd.MarkFlagRequired("signature")
 	_ = cmd.MarkFlagRequired("manifest")
 	return cmd
@@ -262,11 +279,15 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	if err := oneOf("--artifact-format", opts.Format, "prototype", "oci"); err != nil {
 		return err
 	}
+	out := fsutil.Output{Inputs: []string{opts.Signature, opts.Manifest}, Force: opts.Force}
+	if err := out.Check(opts.Out); err != nil {
+		return err
+	}
 	sig, format, err := readSignatureFile(opts.Signature)
 	if err != nil {
 		return err
 	}
-	subject, _, err := target.ReadManifestFile(opts.Manifest)
+	subject, err := checkedSubject(streams, opts.Signature, sig, format, opts.Manifest, opts.Force)
 	if err != nil {
 		return err
 	}
@@ -278,7 +299,7 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 		_, err = streams.Out.Write(b)
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(opts.Out, b, 0o644); err != nil {
+	if err := out.Write(opts.Out, b, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintln(streams.Out, digest.FromBytes(b))

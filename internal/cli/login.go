@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 
 	"github.com/signet-oci/signet/internal/errdef"
@@ -41,6 +42,10 @@ signet command, and docker, oras and notation, then use them.`,
 				return err
 			}
 			if err := client.Login(cmd.Context(), store, host); err != nil {
+				if remote.IsUnauthorized(err) {
+					// Not Explain's hint: it advises 'signet login'.
+					return fmt.Errorf("registry %s refused the credentials of %q (401); check the username and password: nothing was stored", host, opts.Username)
+				}
 				return remote.Explain(host, fmt.Errorf("logging in to %s: %w", host, err))
 			}
 			fmt.Fprintf(streams.Err, "Login to %s succeeded; credentials stored via %s\n", host, client.CredentialStoreName(store))
@@ -66,10 +71,19 @@ func newLogoutCmd(streams IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := credentials.Logout(cmd.Context(), store, args[0]); err != nil {
-				return fmt.Errorf("logging out of %s: %w", args[0], err)
+			host := args[0]
+			cred, err := store.Get(cmd.Context(), credentials.ServerAddressFromRegistry(host))
+			if err != nil {
+				return fmt.Errorf("reading the credentials of %s: %w", host, err)
 			}
-			fmt.Fprintf(streams.Err, "Removed the credentials of %s\n", args[0])
+			if cred == auth.EmptyCredential {
+				fmt.Fprintf(streams.Err, "Not logged in to %s (no credentials stored via %s); nothing removed\n", host, client.CredentialStoreName(store))
+				return nil
+			}
+			if err := credentials.Logout(cmd.Context(), store, host); err != nil {
+				return fmt.Errorf("logging out of %s: %w", host, err)
+			}
+			fmt.Fprintf(streams.Err, "Removed the credentials of %s from %s\n", host, client.CredentialStoreName(store))
 			return nil
 		},
 	}

@@ -41,7 +41,7 @@ func (o *remoteOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringVar(&o.CAFile, "ca-file", "", "trust the CA certificates in this PEM file for TLS")
 	f.BoolVar(&o.Debug, "debug", false, "trace HTTP requests to stderr (credentials redacted) and count them")
-	f.DurationVar(&o.Timeout, "timeout", remote.DefaultTimeout, "bound on each HTTP request")
+	f.DurationVar(&o.Timeout, "timeout", 0, "bound on the whole command, and on the wait for a registry to start answering (default: no overall bound; a registry must answer each request within 20s, tried twice)")
 	f.StringVar(&o.Config, "registry-config", "", "Docker config file holding credentials (default ~/.docker/config.json)")
 }
 
@@ -51,6 +51,11 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	}
 	if o.flags != nil {
 		o.plainHTTPSet = o.flags.Changed("plain-http")
+	}
+	if o.Password != "" && !o.PasswordStdin {
+		// As docker and oras do: a password in the arguments shows in
+		// the process list and the shell's history.
+		fmt.Fprintln(streams.Err, "Warning: a password given with -p/--password is visible to other users and kept in the shell history; use --password-stdin")
 	}
 	if o.PasswordStdin {
 		if o.Password != "" {
@@ -70,8 +75,15 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 		ForceHTTPS:   o.plainHTTPSet && !o.PlainHTTP,
 		Insecure:     o.Insecure,
 		CAFile:       o.CAFile,
-		Timeout:      o.Timeout,
-		UserAgent:    "signet/" + Version,
+		// --timeout bounds the whole command (its context, set in
+		// NewRootCmd); it is also the longest wait for a registry to
+		// start answering. Each request keeps the transport's bounds.
+		HeaderTimeout: headerWait,
+		Deadline:      o.Timeout,
+		UserAgent:     "signet/" + Version,
+	}
+	if o.Timeout > 0 {
+		opts.HeaderTimeout = o.Timeout
 	}
 	if o.Debug {
 		opts.Debug = streams.Err
@@ -82,6 +94,17 @@ func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	}
 	o.client = c
 	return c, nil
+}
+
+// headerWait is how long a request waits for a registry to start
+// answering without --timeout (a variable for tests). Twice it, plus
+// back-off, stays under the 45 s a hung registry may cost a command.
+var headerWait = remote.DefaultHeaderTimeout
+
+// inputs are the files the remote flags read (an output must not replace
+// them).
+func (o *remoteOptions) inputs() []string {
+	return []string{o.CAFile, o.Config}
 }
 
 // done prints the request count with --debug.

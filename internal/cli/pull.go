@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/errdef"
@@ -17,6 +21,7 @@ type pullOptions struct {
 	ArtifactType  string
 	Dir           string
 	MaxSignatures int
+	MaxReferrers  int
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -47,22 +52,33 @@ Exit status 4 when there is no signature.`,
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "only signatures of this artifact type")
 	f.StringVarP(&opts.Dir, "output-dir", "o", ".", "directory to write the signatures to (created if missing)")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", discover.DefaultMaxSignatures, "most signatures downloaded")
+	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
 	return cmd
 }
 
 type pulledSignature struct {
-	Path      string   `json:"path"`
-	Artifact  any      `json:"artifact"`
-	Signature any      `json:"signature"`
-	Format    string   `json:"signatureFormat"`
-	FoundBy   []string `json:"foundBy"`
+	Path string `json:"path"`
+	// Artifact is the first artifact manifest found carrying the
+	// signature; Artifacts lists them all (the same signature may be
+	// pushed in several artifact formats).
+	Artifact  ocispec.Descriptor   `json:"artifact"`
+	Artifacts []ocispec.Descriptor `json:"artifacts"`
+	Signature any                  `json:"signature"`
+	Format    string               `json:"signatureFormat"`
+	FoundBy   []string             `json:"foundBy"`
 }
 
 func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, refArg string) error {
 	if err := opts.output.validate(); err != nil {
 		return err
+	}
+	if opts.MaxSignatures < 1 {
+		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
+	}
+	if opts.MaxReferrers < 1 {
+		return errdef.Usage(fmt.Errorf("--max-referrers %d: give 1 or more", opts.MaxReferrers))
 	}
 	ref, err := reference.Parse(refArg)
 	if err != nil {
@@ -75,7 +91,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
-	d, err := discover.New(client, ref, discover.Options{ArtifactType: opts.ArtifactType, Depth: 1})
+	d, err := discover.New(client, ref, discover.Options{ArtifactType: opts.ArtifactType, Depth: 1, MaxReferrers: opts.MaxReferrers})
 	if err != nil {
 		return err
 	}
@@ -91,10 +107,17 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
+	_, statErr := os.Stat(opts.Dir)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", opts.Dir, unwrapPathErr(err))
 	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// A directory made for nothing is not left behind: removed
+		// unless something was written into it (Remove fails then).
+		defer os.Remove(opts.Dir)
+	}
 	var pulled []pulledSignature
+	byPath := map[string]int{} // artifacts carrying the same blob share one file
 	failed := 0
 	for _, f := range found {
 		if f.Err != nil {
@@ -104,15 +127,29 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		}
 		name := f.Signature.Blob.Digest.Algorithm().String() + "-" + f.Signature.Blob.Digest.Encoded() + "." + f.Signature.Format
 		p := filepath.Join(opts.Dir, name)
-		if err := fsutil.WriteFileAtomic(p, f.Envelope, 0o644); err != nil {
+		if i, ok := byPath[p]; ok {
+			pulled[i].FoundBy = mergeMechanisms(pulled[i].FoundBy, f.Mechanisms)
+			pulled[i].Artifacts = append(pulled[i].Artifacts, f.Artifact)
+			continue
+		}
+		byPath[p] = len(pulled)
+		if err := (fsutil.Output{Inputs: opts.remote.inputs()}).Write(p, f.Envelope, 0o644); err != nil {
 			return err
 		}
-		pulled = append(pulled, pulledSignature{Path: p, Artifact: f.Artifact, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
+		pulled = append(pulled, pulledSignature{Path: p, Artifact: f.Artifact, Artifacts: []ocispec.Descriptor{f.Artifact}, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
 	}
 	if len(pulled) == 0 {
 		return fmt.Errorf("none of the %d signature artifact(s) of %s could be downloaded", failed, ref.WithDigest(subject.Digest))
 	}
-	fmt.Fprintf(streams.Err, "Downloaded %d signature(s) of %s\n", len(pulled), ref.WithDigest(subject.Digest))
+	artifacts := 0
+	for _, p := range pulled {
+		artifacts += len(p.Artifacts)
+	}
+	shared := ""
+	if artifacts > len(pulled) {
+		shared = fmt.Sprintf(" (from %d signature artifacts: some carry the same signature)", artifacts)
+	}
+	fmt.Fprintf(streams.Err, "Wrote %d signature file(s) for %s%s\n", len(pulled), ref.WithDigest(subject.Digest), shared)
 	if opts.output.Format == "json" {
 		return writeJSON(streams.Out, map[string]any{"subject": subject, "signatures": pulled})
 	}
@@ -120,4 +157,18 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		fmt.Fprintln(streams.Out, p.Path)
 	}
 	return nil
+}
+
+// mergeMechanisms is the sorted union of two foundBy lists.
+func mergeMechanisms(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range append(append([]string{}, a...), b...) {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

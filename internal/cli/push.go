@@ -1,16 +1,22 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
 	"github.com/signet-oci/signet/pkg/signature/notation"
 )
@@ -20,6 +26,7 @@ type pushOptions struct {
 	Manifest  string
 	Artifact  string
 	Format    string
+	Force     bool
 	remote    remoteOptions
 	output    outputOptions
 }
@@ -48,7 +55,15 @@ must be that manifest.
                                the links API, oci otherwise; one probe request
 
 --artifact FILE pushes a prebuilt artifact (from 'signet generate artifact')
-byte for byte instead of building one.`,
+byte for byte instead of building one.
+
+Before pushing, signet checks that the signature parses and signs exactly
+the subject (a JWT's digest, size and mediaType claims; a JWS or COSE
+payload's targetArtifact), that --manifest is that manifest, that a tag in
+REFERENCE points at it, and that the registry has it: exit status 3 when the
+signature does not parse or signs another manifest, 4 when the manifest is not
+in the repository (push the image first). No trust is checked here ('signet
+verify' does that). --force skips these checks, for the rare deliberate case.`,
 		Example: `  signet push-signature --signature manifest-signature.jwt --manifest manifest-to-sign.json 127.0.0.1:5000/busybox
   signet push-signature --signature manifest-signature.jwt --artifact artifact.json 127.0.0.1:5000/busybox
   signet push-signature --signature sig.jwt --artifact-format oci 127.0.0.1:5000/busybox@sha256:…`,
@@ -63,6 +78,7 @@ byte for byte instead of building one.`,
 	f.StringVar(&opts.Manifest, "manifest", "", "the signed manifest file (default: from the signature's claims)")
 	f.StringVar(&opts.Artifact, "artifact", "", "push this prebuilt artifact manifest file byte for byte")
 	f.StringVar(&opts.Format, "artifact-format", push.FormatAuto, "auto, prototype or oci")
+	f.BoolVar(&opts.Force, "force", false, "push even if the signature does not parse, does not sign REFERENCE's manifest, or the manifest is not in the registry")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
 	_ = cmd.MarkFlagRequired("signature")
@@ -88,39 +104,22 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 		return err
 	}
 	req := push.Request{Ref: ref, Signature: sig, SignatureFormat: format, Format: opts.Format}
-	switch {
-	case opts.Manifest != "":
-		req.Subject, _, err = target.ReadManifestFile(opts.Manifest)
-		if err != nil {
-			return err
-		}
-	case format == "jwt":
-		_, claims, err := jwt.Parse(sig)
-		if err != nil {
-			return fmt.Errorf("%s is not a readable x509 JWT (%v); pass --manifest", opts.Signature, err)
-		}
-		d, err := parseDigest(claims.Digest)
-		if err != nil {
-			return fmt.Errorf("%s: digest claim: %w", opts.Signature, err)
-		}
-		req.Subject = ocispec.Descriptor{MediaType: claims.MediaType, Digest: d, Size: claims.Size}
-	case format == "jws" || format == "cose":
-		req.Subject, err = notation.Subject(sig, format)
-		if err != nil {
-			return fmt.Errorf("%s: %v; pass --manifest", opts.Signature, err)
-		}
-	default:
-		return errdef.Usage(fmt.Errorf("pass --manifest: the signed manifest cannot be read from a %s signature", format))
+	req.Subject, err = checkedSubject(streams, opts.Signature, sig, format, opts.Manifest, opts.Force)
+	if err != nil {
+		return err
 	}
 	if opts.Artifact != "" {
-		b, err := os.ReadFile(opts.Artifact)
+		b, err := fsutil.ReadFileLimit(opts.Artifact, 4<<20)
 		if err != nil {
-			return errdef.NotFound(fmt.Errorf("artifact file %s: %w", opts.Artifact, unwrapPathErr(err)))
+			return missingInput("artifact file", opts.Artifact, err)
 		}
 		req.Artifact = b
 	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
+		return err
+	}
+	if err := checkSubjectInRegistry(cmd.Context(), streams, client, ref, req.Subject, opts.Force); err != nil {
 		return err
 	}
 	res, err := push.Push(cmd.Context(), client, req)
@@ -145,5 +144,118 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 		return writeJSON(streams.Out, res)
 	}
 	fmt.Fprintln(streams.Out, res.Artifact.Digest)
+	return nil
+}
+
+// signedSubject parses a signature envelope and returns the manifest it
+// signs; a signature that does not parse is a verification failure (exit
+// status 3) with the parser's reason.
+func signedSubject(file string, sig []byte, format string) (ocispec.Descriptor, error) {
+	switch format {
+	case "jwt":
+		_, claims, err := jwt.Parse(sig)
+		if err != nil {
+			return ocispec.Descriptor{}, errdef.Verification(fmt.Errorf("%s is not a readable x509 JWT: %s", file, strings.TrimPrefix(err.Error(), "jwt signature: ")))
+		}
+		d, err := digest.Parse(claims.Digest)
+		if err != nil {
+			return ocispec.Descriptor{}, errdef.Verification(fmt.Errorf("%s: its digest claim %q is not a digest", file, claims.Digest))
+		}
+		return ocispec.Descriptor{MediaType: claims.MediaType, Digest: d, Size: claims.Size}, nil
+	case "jws", "cose":
+		d, err := notation.Subject(sig, format)
+		if err != nil {
+			return ocispec.Descriptor{}, errdef.Verification(fmt.Errorf("%s is not a readable %s signature: %v", file, format, err))
+		}
+		return d, nil
+	}
+	return ocispec.Descriptor{}, errdef.Verification(fmt.Errorf("%s: not a jwt, jws or cose signature", file))
+}
+
+// sameSubject reports how the manifest a signature signs differs from m
+// ("" when it is m).
+func sameSubject(signed, m ocispec.Descriptor) string {
+	switch {
+	case signed.Digest != m.Digest:
+		return fmt.Sprintf("it signs %s, not %s", signed.Digest, m.Digest)
+	case signed.Size != m.Size:
+		return fmt.Sprintf("it signs %d bytes of %s, not %d", signed.Size, m.Digest, m.Size)
+	case signed.MediaType != "" && m.MediaType != "" && signed.MediaType != m.MediaType:
+		return fmt.Sprintf("it signs %s as %s, not %s", m.Digest, signed.MediaType, m.MediaType)
+	}
+	return ""
+}
+
+// checkedSubject is the manifest a signature is pushed for: the one it
+// signs, which --manifest (when given) must be. With force, a signature
+// that does not parse or signs another manifest is let through, with a
+// warning, for --manifest.
+func checkedSubject(streams IOStreams, sigFile string, sig []byte, format, manifestFile string, force bool) (ocispec.Descriptor, error) {
+	signed, perr := signedSubject(sigFile, sig, format)
+	if manifestFile == "" {
+		if perr != nil && force {
+			return ocispec.Descriptor{}, errdef.Usage(fmt.Errorf("%v; with --force, name the signed manifest with --manifest", perr))
+		}
+		return signed, perr
+	}
+	m, _, err := target.ReadManifestFile(manifestFile)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	why := ""
+	if perr != nil {
+		why = perr.Error()
+	} else if d := sameSubject(signed, m); d != "" {
+		why = fmt.Sprintf("%s does not sign --manifest %s: %s", sigFile, manifestFile, d)
+	}
+	switch {
+	case why == "":
+	case force:
+		fmt.Fprintf(streams.Err, "Warning: --force: %s; using it for %s anyway\n", why, m.Digest)
+	case perr != nil:
+		return ocispec.Descriptor{}, perr
+	default:
+		return ocispec.Descriptor{}, errdef.Verification(fmt.Errorf("%s (pass --force to use it anyway)", why))
+	}
+	return m, nil
+}
+
+// checkSubjectInRegistry makes sure the signed manifest is in ref's
+// repository, and that ref's tag or digest names it: a signature pushed
+// for nothing, or next to another image, is a dangling or misleading
+// referrer.
+func checkSubjectInRegistry(ctx context.Context, streams IOStreams, client *remote.Client, ref reference.Reference, subject ocispec.Descriptor, force bool) error {
+	if force {
+		fmt.Fprintf(streams.Err, "Warning: --force: not checking that %s has %s\n", ref.Repo(), subject.Digest)
+		return nil
+	}
+	repo, err := client.Repository(ref)
+	if err != nil {
+		return err
+	}
+	if ref.Digest != "" && ref.Digest != subject.Digest {
+		return errdef.Verification(fmt.Errorf("%s names %s, but the signature signs %s (pass --force to use it anyway)", ref.Raw, ref.Digest, subject.Digest))
+	}
+	at := ref
+	if ref.Tag == "" || ref.Digest != "" {
+		at.Tag, at.Digest = "", subject.Digest
+		at.Raw = ref.WithDigest(subject.Digest)
+	}
+	desc, err := target.Resolve(ctx, repo, at)
+	if errors.Is(err, errdef.ErrNotFound) {
+		if at.Tag != "" {
+			return errdef.NotFound(fmt.Errorf("%s: not found in the registry; push the image first (signet copy …)", ref.Raw))
+		}
+		return errdef.NotFound(fmt.Errorf("the signed manifest %s is not in %s; push the image first (signet copy …)", subject.Digest, ref.Repo()))
+	}
+	if err != nil {
+		return err
+	}
+	if at.Tag != "" {
+		warnTag(streams, ref, desc.Digest)
+	}
+	if d := sameSubject(subject, desc); d != "" {
+		return errdef.Verification(fmt.Errorf("the signature does not sign %s: %s (pass --force to use it anyway)", ref.Raw, d))
+	}
 	return nil
 }

@@ -15,7 +15,7 @@ func newRegistryCmd(streams IOStreams) *cobra.Command {
 		Short: "Run signet's embedded OCI registry (for local use, tests and demos)",
 	}
 	cmd.AddCommand(newRegistryServeCmd(streams))
-	return cmd
+	return groupCmd(cmd)
 }
 
 type registryServeOptions struct {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
+	"github.com/signet-oci/signet/internal/target"
 )
 
 // Exit statuses (docs/exit-codes.md).
@@ -41,22 +44,115 @@ func Main() int {
 	return Run(context.Background(), os.Args[1:], IOStreams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
+// Exit statuses for a command stopped by a signal (128 + the signal's
+// number, as shells report it).
+const (
+	ExitInterrupted = 130 // SIGINT
+	ExitTerminated  = 143 // SIGTERM
+)
+
 // Run runs signet with args and returns the exit status. SIGINT and SIGTERM
-// cancel the context, which every command honours.
+// cancel the context, which every command honours; a command stopped by
+// them cleans up what it had started (no partial file or layout is left)
+// and signet exits 130 (SIGINT) or 143 (SIGTERM). 'registry serve', for
+// which a signal is the way to stop, shuts down gracefully and exits 0.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx) // also releases the --timeout context
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case sig := <-sigs:
+			cancel(&signalled{sig})
+		case <-done:
+		}
+	}()
 	root := NewRootCmd(streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var sig *signalled
+	if err != nil && errors.As(context.Cause(ctx), &sig) {
+		// Stopped by the signal. (A command that finished its work —
+		// registry serve shutting down gracefully — exits 0.)
+		fmt.Fprintf(streams.Err, "Error: interrupted (%s); nothing partial was left\n", sig.sig)
+		if sig.sig == syscall.SIGTERM {
+			return ExitTerminated
+		}
+		return ExitInterrupted
+	}
 	if err == nil {
 		return ExitOK
 	}
 	if isCobraUsageError(err) {
-		err = errdef.Usage(err)
+		err = errdef.Usage(errors.New(cobraUsageLine(err.Error())))
+	}
+	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "--timeout") {
+		// A wait outside any registry request ran out of the deadline.
+		err = fmt.Errorf("%w; the command did not finish within the bound --timeout sets", err)
 	}
 	fmt.Fprintln(streams.Err, "Error: "+oneLine(err))
 	return ExitCode(err)
+}
+
+type signalled struct{ sig os.Signal }
+
+func (s *signalled) Error() string { return "interrupted by " + s.sig.String() }
+
+// cobraUsageLine puts cobra's multi-line "unknown command … Did you mean
+// this?" on one line.
+func cobraUsageLine(msg string) string {
+	head, sugg, ok := strings.Cut(strings.TrimSpace(msg), "\n\nDid you mean this?\n")
+	if !ok {
+		if strings.HasPrefix(msg, "unknown command") {
+			return strings.TrimSpace(msg) + " (see 'signet --help')"
+		}
+		return msg
+	}
+	var names []string
+	for _, n := range strings.Fields(sugg) {
+		names = append(names, "'"+n+"'")
+	}
+	return head + "; did you mean " + strings.Join(names, " or ") + "?"
+}
+
+// groupArgs is the Args of a command that only groups subcommands
+// (signet generate, signet registry): an argument there is an unknown
+// subcommand, a usage error with suggestions, where cobra would print the
+// help and exit 0.
+func groupArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		for i := range s {
+			s[i] = "'" + cmd.CommandPath() + " " + s[i] + "'"
+		}
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	} else {
+		var names []string
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				names = append(names, c.Name())
+			}
+		}
+		msg += "; its commands are " + strings.Join(names, ", ")
+	}
+	return errdef.Usage(fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath()))
+}
+
+// groupCmd makes cmd a group of subcommands: without arguments it prints
+// its help; with an unknown one it fails with exit status 2.
+func groupCmd(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = groupArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return cmd.Help()
+	}
+	return cmd
 }
 
 // isCobraUsageError recognises the usage errors cobra makes itself (flag
@@ -77,7 +173,9 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, errdef.ErrUsage):
+	case errors.Is(err, errdef.ErrUsage), errors.Is(err, fsutil.ErrRefused), errors.Is(err, fs.ErrNotExist):
+		// A local input that does not exist is a usage error wherever
+		// it is read (docs/exit-codes.md, "Missing inputs").
 		return ExitUsage
 	case errors.Is(err, errdef.ErrVerification):
 		return ExitVerifyFailed
@@ -106,10 +204,17 @@ signatures.
 
 Results go to stdout; progress, warnings and hints go to stderr.
 Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
-4 nothing found.`,
+4 nothing found, 130 interrupted (docs/exit-codes.md).
+
+Output files (-o) are written atomically, through devices and symlinks, and
+never over an input of the command or, without --force, a private key.
+--timeout bounds a whole command; without it, a registry that never answers
+costs at most 40 s (docs/cli-conventions.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       Version,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
@@ -117,6 +222,27 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 		return errdef.Usage(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	root.CompletionOptions.HiddenDefaultCmd = false
+	var deadline struct{ cancel context.CancelFunc }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// --timeout bounds the whole command: one deadline on the context
+		// every request and wait of the command honours.
+		if f := cmd.Flags().Lookup("timeout"); f != nil {
+			d, err := cmd.Flags().GetDuration("timeout")
+			if err != nil {
+				return errdef.Usage(err)
+			}
+			if d < 0 || (d == 0 && f.Changed) {
+				return errdef.Usage(fmt.Errorf("--timeout %s: give a positive duration such as 30s or 2m", d))
+			}
+			if d > 0 {
+				// Released with Run's context, its parent.
+				var ctx context.Context
+				ctx, deadline.cancel = context.WithTimeout(cmd.Context(), d)
+				cmd.SetContext(ctx)
+			}
+		}
+		return nil
+	}
 	root.AddCommand(
 		newCopyCmd(streams),
 		newGenerateCmd(streams),
@@ -132,6 +258,9 @@ Exit status: 0 success, 1 error, 2 usage error, 3 verification failed,
 	)
 	return root
 }
+
+// missingInput is target.MissingInput: the one rule for local inputs.
+var missingInput = target.MissingInput
 
 // exactArgs is cobra.ExactArgs with a usage error that names the arguments.
 func exactArgs(names ...string) cobra.PositionalArgs {

@@ -29,6 +29,7 @@ type signOptions struct {
 	MediaType  string
 	Out        string
 	Metadata   []string
+	Force      bool
 	remote     remoteOptions
 	output     outputOptions
 }
@@ -76,6 +77,7 @@ or to stdout without -o. Nothing is written when signing fails.`,
 	f.StringVar(&opts.MediaType, "media-type", "", "override the signed manifest's media type (default: its own mediaType)")
 	f.StringVarP(&opts.Out, "output-file", "o", "", "write the signature to FILE and print its digest")
 	f.StringArrayVarP(&opts.Metadata, "user-metadata", "m", nil, "key=value metadata signed into Notary Project signatures (repeatable)")
+	f.BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
 	_ = cmd.MarkFlagRequired("key")
@@ -94,6 +96,10 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	}
 	ref, err := parseManifestArg(manifestArg)
 	if err != nil {
+		return err
+	}
+	out := fsutil.Output{Inputs: append(opts.remote.inputs(), opts.Key, opts.Cert, localPath(ref)), Force: opts.Force}
+	if err := out.Check(opts.Out); err != nil {
 		return err
 	}
 	key, certs, err := signature.LoadKeyPair(opts.Key, opts.Cert)
@@ -138,7 +144,7 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		return err
 	}
 	if opts.Out != "" {
-		if err := fsutil.WriteFileAtomic(opts.Out, sig, 0o644); err != nil {
+		if err := out.Write(opts.Out, sig, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.Out)
@@ -173,11 +179,20 @@ func parseManifestArg(arg string) (reference.Reference, error) {
 	return ref, nil
 }
 
+// localPath is the file or directory a local reference reads ("" for a
+// registry reference).
+func localPath(ref reference.Reference) string {
+	if ref.Kind == reference.Registry {
+		return ""
+	}
+	return ref.Path
+}
+
 // readSignatureFile reads a signature envelope and tells its format.
 func readSignatureFile(path string) ([]byte, string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, "", errdef.NotFound(fmt.Errorf("signature file %s: %w", path, unwrapPathErr(err)))
+		return nil, "", missingInput("signature file", path, err)
 	}
 	if fi.Size() > 1<<20 {
 		return nil, "", fmt.Errorf("signature file %s is %d bytes, over the 1 MiB limit", path, fi.Size())
@@ -187,7 +202,7 @@ func readSignatureFile(path string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("signature file %s is over the 1 MiB limit", path)
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", missingInput("signature file", path, err)
 	}
 	if len(b) == 0 {
 		return nil, "", fmt.Errorf("signature file %s is empty (a failed 'nv2 sign' leaves such files); sign again", path)

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/target"
+	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/notation"
@@ -25,6 +27,7 @@ type verifyOptions struct {
 	TrustPolicy   string
 	TrustStore    string
 	MaxSignatures int
+	MaxReferrers  int
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -86,6 +89,7 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVar(&opts.TrustPolicy, "trust-policy", "", "notation trustpolicy.json for jws/cose signatures (with --trust-store; replaces -c)")
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
+	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
 	return cmd
@@ -107,6 +111,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
+	if opts.MaxReferrers < 1 {
+		return errdef.Usage(fmt.Errorf("--max-referrers %d: give 1 or more", opts.MaxReferrers))
+	}
 	var certs []*x509.Certificate
 	if files := append(append([]string{}, opts.Certs...), opts.CACerts...); len(files) > 0 {
 		var err error
@@ -117,6 +124,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if opts.TrustPolicy != "" {
 		if _, err := notation.LoadTrustPolicy(opts.TrustPolicy); err != nil {
 			return errdef.Usage(err)
+		}
+		if _, err := os.Stat(opts.TrustStore); err != nil {
+			return missingInput("trust store", opts.TrustStore, err)
 		}
 	}
 	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
@@ -134,7 +144,15 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if ref.Kind != reference.Registry {
 		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
 	}
-	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures})
+	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers})
+	if rep == nil && err != nil && opts.output.Format == "json" && !errors.Is(err, errdef.ErrUsage) {
+		// The reference could not be resolved (unknown: exit status 4;
+		// the registry failed: 1). A script reading stdout still gets a
+		// report: not verified, no subject, no signature, and why.
+		if jerr := writeJSON(streams.Out, map[string]any{"reference": ref.Raw, "verified": false, "validSignatures": 0, "signatures": []any{}, "error": err.Error()}); jerr != nil {
+			return jerr
+		}
+	}
 	if rep != nil {
 		warnTag(streams, ref, rep.Subject.Digest)
 		for _, w := range rep.Warnings {
@@ -195,7 +213,9 @@ func printReport(w io.Writer, repo string, rep *verify.Report) {
 		if v.Valid {
 			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, where)
 		} else {
-			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, v.Reason, where)
+			// Reasons name their format already ("jwt signature: …").
+			reason := strings.TrimPrefix(v.Reason, v.Format+" signature: ")
+			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, reason, where)
 		}
 	}
 	fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", repo, rep.Subject.Digest, rep.Valid, len(rep.Signatures))

@@ -20,10 +20,15 @@ func newVersionCmd(streams IOStreams) *cobra.Command {
 			if opts.Format == "json" {
 				return writeJSON(streams.Out, map[string]string{"version": Version, "commit": Commit, "date": Date, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
 			}
-			fmt.Fprintf(streams.Out, "signet %s (commit %s, built %s, %s, %s/%s)\n", Version, Commit, Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(streams.Out, versionLine())
 			return nil
 		},
 	}
 	opts.addFlags(cmd.Flags(), "text", "text", "json")
 	return cmd
+}
+
+// versionLine is what 'signet version' and 'signet --version' print.
+func versionLine() string {
+	return fmt.Sprintf("signet %s (commit %s, built %s, %s, %s/%s)", Version, Commit, Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

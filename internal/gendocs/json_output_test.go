@@ -89,8 +89,15 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
 		"-m", "build=42", "-o", p("sig.jws"), "--output", "json", subject))
 
-	// verify with no signature yet: exit 4, the report still printed.
-	check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--output", "json"))
+	// verify with no signature yet: exit 4, the report still printed,
+	// with signatures [].
+	if r := check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--output", "json")); r["signatures"] == nil {
+		t.Errorf("verify of an unsigned image: signatures %v, want []", r["signatures"])
+	}
+	// An unknown reference: exit 4, a report without subject, with error.
+	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--output", "json")); r["error"] == nil || r["verified"] != false {
+		t.Errorf("verify of an unknown reference: %v", r)
+	}
 
 	// push-signature: prototype (links), OCI JWT, Notary Project JWS.
 	check("push-signature.json", run(0, "push-signature", "--signature", p("manifest-signature.jwt"),

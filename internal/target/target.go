@@ -59,7 +59,7 @@ func Open(ctx context.Context, ref reference.Reference, client *remote.Client, w
 	case reference.OCILayout:
 		if !write {
 			if _, err := os.Stat(ref.Path); err != nil {
-				return nil, errdef.NotFound(fmt.Errorf("no OCI layout at %s: %w", ref.Path, unwrapPath(err)))
+				return nil, MissingInput("OCI layout", ref.Path, err)
 			}
 			if _, err := os.Stat(filepath.Join(ref.Path, "oci-layout")); err != nil {
 				return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", ref.Path)
@@ -73,6 +73,9 @@ func Open(ctx context.Context, ref reference.Reference, client *remote.Client, w
 	case reference.DockerArchive:
 		if write {
 			return nil, errdef.Usage(fmt.Errorf("%s: docker-archive is read only; copy to a registry or an oci-layout: directory", ref.Raw))
+		}
+		if _, err := os.Stat(ref.Path); err != nil {
+			return nil, MissingInput("docker archive", ref.Path, err)
 		}
 		a, err := dockerarchive.Open(ref.Path)
 		if err != nil {
@@ -113,7 +116,7 @@ func ResolveManifest(ctx context.Context, ref reference.Reference, client *remot
 func ReadManifestFile(path string) (ocispec.Descriptor, []byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return ocispec.Descriptor{}, nil, errdef.NotFound(fmt.Errorf("manifest file %s: %w", path, unwrapPath(err)))
+		return ocispec.Descriptor{}, nil, MissingInput("manifest file", path, err)
 	}
 	if fi.Size() > manifest.MaxManifestSize {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("manifest file %s is %d bytes, over the %d-byte limit", path, fi.Size(), manifest.MaxManifestSize)
@@ -153,6 +156,19 @@ func Resolve(ctx context.Context, t content.Resolver, ref reference.Reference) (
 		return ocispec.Descriptor{}, remote.Explain(ref.Registry, fmt.Errorf("resolving %s: %w", ref.Raw, err))
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
+}
+
+// MissingInput is the error for a local input named on the command line
+// (a file or directory) that cannot be opened. One rule for every input
+// (docs/exit-codes.md): one that does not exist is a usage error (exit
+// status 2), as a mistyped flag is; exit status 4 stays "the registry or
+// layout has no such image or signature", which scripts test for. Other
+// failures (permissions) are plain errors (exit status 1).
+func MissingInput(what, path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return errdef.Usage(fmt.Errorf("%s %s does not exist; check the path", what, path))
+	}
+	return fmt.Errorf("%s %s: %w", what, path, unwrapPath(err))
 }
 
 func unwrapPath(err error) error {

@@ -95,7 +95,11 @@ func parseRegistry(s string) (Reference, error) {
 	}
 	r, err := registry.ParseReference(s)
 	if err != nil {
-		return Reference{}, usage(s, strings.TrimPrefix(err.Error(), "invalid reference: "))
+		msg := strings.TrimPrefix(err.Error(), "invalid reference: ")
+		if repo := repoPart(s); repo != strings.ToLower(repo) {
+			msg = fmt.Sprintf("repository names are lowercase: write %s", host+"/"+strings.ToLower(repo)+strings.TrimPrefix(strings.TrimPrefix(s, host+"/"), repo))
+		}
+		return Reference{}, usage(s, msg)
 	}
 	ref := Reference{Kind: Registry, Raw: s, Registry: r.Registry, Repository: r.Repository}
 	// oras-go keeps only the digest when both tag and digest are given;
@@ -192,6 +196,18 @@ func (r Reference) String() string {
 		return s
 	}
 	return r.Raw
+}
+
+// repoPart is the repository of host/repo[:tag][@digest].
+func repoPart(s string) string {
+	_, rest, _ := strings.Cut(s, "/")
+	if at := strings.Index(rest, "@"); at >= 0 {
+		rest = rest[:at]
+	}
+	if c := strings.LastIndex(rest, ":"); c >= 0 && !strings.Contains(rest[c:], "/") {
+		rest = rest[:c]
+	}
+	return rest
 }
 
 func usage(ref, msg string) error {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,7 +32,7 @@ import (
 // Defaults for the bounds every request keeps.
 const (
 	DefaultTimeout         = 5 * time.Minute  // a whole request, body included
-	DefaultHeaderTimeout   = 30 * time.Second // until the response headers arrive
+	DefaultHeaderTimeout   = 20 * time.Second // until the response headers arrive (tried at most twice)
 	DefaultMaxMetadataSize = 8 << 20          // referrers pages, tag lists, links responses
 	DefaultMaxPages        = 1000
 )
@@ -56,8 +57,15 @@ type Options struct {
 	CAFile string
 	// Timeout bounds each HTTP request, body included (0: DefaultTimeout).
 	Timeout time.Duration
-	// HeaderTimeout bounds the wait for response headers (0: DefaultHeaderTimeout).
+	// HeaderTimeout bounds the wait for response headers, connecting
+	// included (0: DefaultHeaderTimeout). A request that times out is
+	// retried once; once a host has timed out twice, further requests to
+	// it fail at once, so that a registry that never answers costs at most
+	// twice HeaderTimeout.
 	HeaderTimeout time.Duration
+	// Deadline is the bound the caller put on the whole operation with its
+	// context (signet's --timeout), named in the error when it runs out.
+	Deadline time.Duration
 	// MaxMetadataSize bounds listing responses (0: DefaultMaxMetadataSize).
 	MaxMetadataSize int64
 	// MaxPages bounds paginated listings (0: DefaultMaxPages).
@@ -82,6 +90,9 @@ type Client struct {
 	auth     *auth.Client
 	requests atomic.Int64
 	debugMu  sync.Mutex // one debug line at a time: requests run concurrently
+
+	hangMu sync.Mutex
+	hangs  map[string]*hangState // consecutive header timeouts per host
 }
 
 // New builds a Client.
@@ -101,7 +112,6 @@ func New(opts Options) (*Client, error) {
 	base := opts.Transport
 	if base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = opts.HeaderTimeout
 		t.MaxIdleConnsPerHost = 16
 		if opts.Insecure || opts.CAFile != "" {
 			cfg := &tls.Config{InsecureSkipVerify: opts.Insecure} //nolint:gosec // the user asked for --insecure
@@ -123,14 +133,13 @@ func New(opts Options) (*Client, error) {
 		}
 		base = t
 	}
-	c := &Client{opts: opts}
+	c := &Client{opts: opts, hangs: map[string]*hangState{}}
 	var rt http.RoundTripper = &countingTransport{base: base, client: c}
-	rt = &retry.Transport{Base: rt, Policy: func() retry.Policy {
-		if opts.Retry != nil {
-			return opts.Retry
-		}
-		return retry.DefaultPolicy
-	}}
+	policy := opts.Retry
+	if policy == nil {
+		policy = retry.DefaultPolicy
+	}
+	rt = &retryTransport{base: rt, policy: policy, client: c}
 	credFunc, err := credentialFunc(opts)
 	if err != nil {
 		return nil, err
@@ -242,10 +251,34 @@ type countingTransport struct {
 }
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := req.URL.Host
+	wait, hangs := t.client.headerWait(host)
+	if wait <= 0 {
+		return nil, &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: hangs}
+	}
 	n := t.client.requests.Add(1)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(req.Context(), t.client.opts.Timeout)
+	hctx, stopHeaderWait := context.WithCancelCause(req.Context())
+	ctx, cancel := context.WithTimeout(hctx, t.client.opts.Timeout)
+	var state atomic.Int32 // 0 waiting for headers, 1 headers arrived, 2 header timeout
+	timer := time.AfterFunc(wait, func() {
+		if state.CompareAndSwap(0, 2) {
+			stopHeaderWait(errHeaderWait)
+		}
+	})
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
+	if !state.CompareAndSwap(0, 1) {
+		// The header timer fired: whatever came back is too late.
+		if err == nil {
+			resp.Body.Close()
+		}
+		err = &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: t.client.noteHang(host)}
+	} else if err == nil {
+		t.client.answered(host)
+	} else if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+		err = &DeadlineError{Host: host, Bound: t.client.opts.Deadline, err: err}
+	}
 	if w := t.client.opts.Debug; w != nil {
 		t.client.debugMu.Lock()
 		defer t.client.debugMu.Unlock()
@@ -257,10 +290,175 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	if err != nil {
 		cancel()
+		stopHeaderWait(nil)
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(); stopHeaderWait(nil) }}
 	return resp, nil
+}
+
+var errHeaderWait = errors.New("no response headers in time")
+
+// hangState counts a host's consecutive header timeouts. After the first,
+// the host has one more header wait (until until) for everything: the
+// retry and any request started meanwhile; after the second, none. An
+// answer resets it. A registry that never answers thus costs at most two
+// header waits, however many requests a command makes, in sequence or
+// at once.
+type hangState struct {
+	count int
+	until time.Time
+}
+
+// headerWait is how long a request to host may wait for headers now, and
+// the host's consecutive header timeouts; 0 means give up at once.
+func (c *Client) headerWait(host string) (time.Duration, int) {
+	c.hangMu.Lock()
+	defer c.hangMu.Unlock()
+	h := c.hangs[host]
+	switch {
+	case h == nil:
+		return c.opts.HeaderTimeout, 0
+	case h.count >= 2:
+		return 0, h.count
+	}
+	return min(c.opts.HeaderTimeout, time.Until(h.until)), h.count
+}
+
+func (c *Client) noteHang(host string) int {
+	c.hangMu.Lock()
+	defer c.hangMu.Unlock()
+	h := c.hangs[host]
+	if h == nil {
+		h = &hangState{until: time.Now().Add(c.opts.HeaderTimeout)}
+		c.hangs[host] = h
+	}
+	h.count++
+	return h.count
+}
+
+func (c *Client) answered(host string) {
+	c.hangMu.Lock()
+	defer c.hangMu.Unlock()
+	delete(c.hangs, host)
+}
+
+// HangError: the registry did not start answering a request within the
+// header timeout (Times such waits so far for the host).
+type HangError struct {
+	Host  string
+	After time.Duration
+	Times int
+}
+
+func (e *HangError) Error() string {
+	return fmt.Sprintf("registry %s did not answer within %s", e.Host, e.After)
+}
+
+// DeadlineError: the caller's deadline (its context; signet's --timeout)
+// ran out while a request to Host was under way or waiting to be retried.
+type DeadlineError struct {
+	Host  string
+	Bound time.Duration // 0 when the caller did not say
+	err   error
+}
+
+func (e *DeadlineError) Error() string {
+	if e.Bound > 0 {
+		return fmt.Sprintf("registry %s did not answer within the %s deadline", e.Host, e.Bound)
+	}
+	return fmt.Sprintf("registry %s did not answer before the deadline", e.Host)
+}
+
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
+
+// retryTransport retries what the policy says is worth retrying (429,
+// 408, 5xx with back-off and Retry-After; resets), but a header timeout
+// at most once and without back-off, and never sleeps past the context's
+// deadline: when the back-off would end after it, the last answer is
+// returned as it is.
+type retryTransport struct {
+	base   http.RoundTripper
+	policy retry.Policy
+	client *Client
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	attempt, hangRetried := 0, false
+	for {
+		resp, respErr := t.base.RoundTrip(req)
+		var hang *HangError
+		var dl *DeadlineError
+		switch {
+		case errors.As(respErr, &hang):
+			if hangRetried || hang.Times >= 2 || ctx.Err() != nil {
+				return nil, respErr
+			}
+			hangRetried = true
+			if !rewind(req) {
+				return nil, respErr
+			}
+			continue
+		case errors.As(respErr, &dl):
+			return nil, respErr
+		case ctx.Err() != nil:
+			if respErr == nil {
+				resp.Body.Close()
+			}
+			return nil, t.ctxErr(req)
+		}
+		wait, err := t.policy.Retry(attempt, resp, respErr)
+		if err != nil {
+			if respErr == nil {
+				resp.Body.Close()
+			}
+			return nil, err
+		}
+		if wait < 0 {
+			return resp, respErr
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return resp, respErr // the back-off would outlast the deadline
+		}
+		if !rewind(req) {
+			return resp, respErr
+		}
+		if respErr == nil {
+			resp.Body.Close()
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, t.ctxErr(req)
+		case <-timer.C:
+		}
+		attempt++
+	}
+}
+
+func (t *retryTransport) ctxErr(req *http.Request) error {
+	if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+		return &DeadlineError{Host: req.URL.Host, Bound: t.client.opts.Deadline, err: req.Context().Err()}
+	}
+	return req.Context().Err()
+}
+
+// rewind resets req's body for another attempt; false when it cannot.
+func rewind(req *http.Request) bool {
+	if req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
+	if req.GetBody == nil {
+		return false
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		return false
+	}
+	req.Body = b
+	return true
 }
 
 type cancelOnClose struct {

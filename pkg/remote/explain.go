@@ -28,11 +28,18 @@ func Explain(host string, err error) error {
 		recHdr   tls.RecordHeaderError
 		opErr    *net.OpError
 		statusEr *StatusError
+		hang     *HangError
+		dnsErr   *net.DNSError
+		deadline *DeadlineError
 	)
 	hint := ""
 	switch {
+	case errors.As(err, &hang):
+		hint = fmt.Sprintf("registry %s did not answer within %s; check that it is up and reachable (--timeout sets this bound)", hang.Host, hang.After)
+	case errors.As(err, &deadline) && deadline.Bound > 0:
+		hint = fmt.Sprintf("registry %s did not answer within the %s that --timeout allows the command", deadline.Host, deadline.Bound)
 	case errors.Is(err, context.DeadlineExceeded):
-		hint = fmt.Sprintf("registry %s did not answer in time; check that it is up, or raise --timeout", host)
+		hint = fmt.Sprintf("registry %s did not answer before the deadline (--timeout)", host)
 	case errors.Is(err, auth.ErrBasicCredentialNotFound):
 		hint = fmt.Sprintf("registry %s requires credentials and none were given; pass -u and --password-stdin, or run 'signet login %s'", host, host)
 	case errors.As(err, &resp) && resp.StatusCode == http.StatusBadRequest && len(resp.Errors) == 0 && resp.URL != nil && resp.URL.Scheme == "http":
@@ -51,8 +58,12 @@ func Explain(host string, err error) error {
 		hint = fmt.Sprintf("registry %s speaks plain HTTP, not HTTPS; pass --plain-http", host)
 	case strings.Contains(err.Error(), "malformed HTTP response"):
 		hint = fmt.Sprintf("registry %s speaks HTTPS; drop --plain-http", host)
-	case errors.As(err, &opErr) && opErr.Op == "dial":
+	case errors.As(err, &dnsErr):
+		hint = fmt.Sprintf("cannot find registry host %s (%s); check the name", host, dnsErr.Err)
+	case errors.As(err, &opErr) && opErr.Op == "dial" && IsLocalhost(host):
 		hint = fmt.Sprintf("cannot connect to registry %s; is it running (signet registry serve)?", host)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		hint = fmt.Sprintf("cannot connect to registry %s (%v); check the host and port, and that it is reachable from here", host, opErr.Err)
 	}
 	if hint == "" {
 		return err
@@ -67,3 +78,13 @@ type explained struct {
 
 func (e *explained) Error() string { return e.hint }
 func (e *explained) Unwrap() error { return e.err }
+
+// IsUnauthorized reports whether err is a registry's 401 answer.
+func IsUnauthorized(err error) bool {
+	var (
+		resp     *errcode.ErrorResponse
+		statusEr *StatusError
+	)
+	return errors.As(err, &resp) && resp.StatusCode == http.StatusUnauthorized ||
+		errors.As(err, &statusEr) && statusEr.StatusCode == http.StatusUnauthorized
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,5 +98,88 @@ func TestDecodeLinksBounds(t *testing.T) {
 	lr, err := remote.DecodeLinks(strings.NewReader(`{"digest":"sha256:x","links":[{"a":1}]}`), 0)
 	if err != nil || len(lr.Links) != 1 {
 		t.Fatalf("%v %+v", err, lr)
+	}
+}
+
+// TestFaultHangRetriedOnce: a host that never answers costs at most two
+// header waits however many requests follow (a header timeout is retried
+// once, then the host is known not to answer), and the error names it.
+func TestFaultHangRetriedOnce(t *testing.T) {
+	srv := faultreg.New(t)
+	rel := make(chan struct{})
+	defer close(rel)
+	srv.Use(faultreg.Hang(faultreg.Match("", faultreg.PathContains("/v2/")), rel))
+	const wait = 200 * time.Millisecond
+	c := srv.Client(t, remote.Options{HeaderTimeout: wait})
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		_, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", "")
+		var hang *remote.HangError
+		if !errors.As(err, &hang) || hang.Host != srv.Host {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if took := time.Since(start); took > 2*wait+3*time.Second {
+		t.Fatalf("took %s", took)
+	}
+	if n := srv.Total(); n != 2 {
+		t.Fatalf("%d requests reached the hung registry, want 2", n)
+	}
+}
+
+// TestFaultHangWindow: requests started while a hung registry's one retry
+// is under way share that retry's window: the whole costs two header
+// waits, not one more per late request. A registry that answers again is
+// given full waits again.
+func TestFaultHangWindow(t *testing.T) {
+	srv := faultreg.New(t)
+	rel := make(chan struct{})
+	defer close(rel)
+	srv.Use(faultreg.Hang(faultreg.Match("", faultreg.PathContains("/_ext/")), rel))
+	const wait = 2 * time.Second
+	c := srv.Client(t, remote.Options{HeaderTimeout: wait})
+	start := time.Now()
+	errs := make(chan error, 3)
+	for _, after := range []time.Duration{0, 1800 * time.Millisecond, 3 * time.Second} {
+		go func() {
+			time.Sleep(after)
+			_, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", "")
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), srv.Host) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	// Two waits end at 4 s; a third for the late request would end at 5 s.
+	if took := time.Since(start); took > 2*wait+800*time.Millisecond {
+		t.Fatalf("took %s, want about %s", took, 2*wait)
+	}
+	// A registry that hangs once and then answers: the retry gets its
+	// answer and the hang is forgotten: a later hang gets its full two
+	// waits again.
+	srv.Reset()
+	var hangNext atomic.Bool
+	hangNext.Store(true)
+	srv.Use(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/_ext/") || !hangNext.Swap(false) {
+			return false
+		}
+		<-r.Context().Done()
+		return true
+	})
+	c = srv.Client(t, remote.Options{HeaderTimeout: 300 * time.Millisecond})
+	var hang *remote.HangError
+	if _, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", ""); errors.As(err, &hang) {
+		t.Fatalf("hang then answer: %v", err)
+	}
+	hangNext.Store(true)
+	before := srv.Total()
+	if _, err := c.Links(context.Background(), srv.Ref(t, "busybox:latest"), "latest", ""); errors.As(err, &hang) {
+		t.Fatalf("second hang then answer: %v", err)
+	}
+	if n := srv.Total() - before; n != 2 {
+		t.Fatalf("after an answer, a new hang got %d requests, want 2 (a retry)", n)
 	}
 }

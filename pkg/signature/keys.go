@@ -139,7 +139,7 @@ func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 func LoadKeyPair(keyFile, certFile string) (crypto.Signer, []*x509.Certificate, error) {
 	data, err := os.ReadFile(keyFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read key file %q: %s", keyFile, fileErr(err))
+		return nil, nil, &FileError{Msg: fmt.Sprintf("read key file %q: %s", keyFile, fileErr(err)), Err: err}
 	}
 	key, err := ParsePrivateKeyPEM(data)
 	if err != nil {
@@ -165,7 +165,7 @@ func LoadCertificates(files ...string) ([]*x509.Certificate, error) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("read certificate file %q: %s", f, fileErr(err))
+			return nil, &FileError{Msg: fmt.Sprintf("read certificate file %q: %s", f, fileErr(err)), Err: err}
 		}
 		certs, err := ParseCertificatesPEM(data)
 		if err != nil {
@@ -183,6 +183,16 @@ func PublicKeysEqual(a, b crypto.PublicKey) bool {
 }
 
 // fileErr turns an os error into a short reason with a hint.
+// FileError is a key or certificate file that could not be read; it
+// unwraps to the file system's error (fs.ErrNotExist for a missing file).
+type FileError struct {
+	Msg string
+	Err error
+}
+
+func (e *FileError) Error() string { return e.Msg }
+func (e *FileError) Unwrap() error { return e.Err }
+
 func fileErr(err error) string {
 	switch {
 	case errors.Is(err, os.ErrNotExist):

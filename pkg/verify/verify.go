@@ -49,6 +49,9 @@ type Options struct {
 	Trust
 	// MaxSignatures bounds how many signatures are examined (0: 100).
 	MaxSignatures int
+	// MaxReferrers bounds the referrers listed per mechanism (0:
+	// discover.DefaultMaxReferrers).
+	MaxReferrers int
 	// Formats, when set, keeps only these envelope formats.
 	Formats map[string]bool
 }
@@ -88,7 +91,7 @@ type Report struct {
 // returned with the error: errdef.ErrNotFound when there is no signature,
 // errdef.ErrVerification when none is valid.
 func Remote(ctx context.Context, client *remote.Client, ref reference.Reference, opts Options) (*Report, error) {
-	d, err := discover.New(client, ref, discover.Options{Depth: 1})
+	d, err := discover.New(client, ref, discover.Options{Depth: 1, MaxReferrers: opts.MaxReferrers})
 	if err != nil {
 		return nil, err
 	}
