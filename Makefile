@@ -16,6 +16,7 @@ TOOLS       := $(CURDIR)/bin/tools
 DISTRIBUTION_VERSION := v3.1.2
 ORAS_VERSION         := v1.3.6
 GORELEASER_VERSION   := v2.15.1
+CYCLONEDX_GOMOD_VERSION := v1.10.0
 FUZZTIME             ?= 30s
 
 .PHONY: all build test test-unit demo bench conformance docs docs-check lint fuzz tools release-check clean
@@ -59,11 +60,13 @@ docs-check:
 		echo "docs/cli is stale: run 'make docs' and commit the result"; exit 1; \
 	fi; rm -rf $$tmp
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, and go.mod/go.sum tidy (go mod tidy -diff)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@if ! out=$$($(GO) mod tidy -diff 2>&1); then echo "$$out"; \
+		echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result"; exit 1; fi
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
@@ -81,9 +84,15 @@ $(TOOLS)/oras:
 $(TOOLS)/goreleaser:
 	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 
-## release-check: goreleaser check on .goreleaser.yaml
-release-check: $(TOOLS)/goreleaser
+$(TOOLS)/cyclonedx-gomod:
+	GOBIN=$(TOOLS) $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+
+## release-check: goreleaser check, then a snapshot release into dist/ (every
+## archive with its SBOM), then check each archive's contents
+release-check: $(TOOLS)/goreleaser $(TOOLS)/cyclonedx-gomod
 	$(TOOLS)/goreleaser check
+	PATH="$(TOOLS):$$PATH" $(TOOLS)/goreleaser release --snapshot --clean $(GORELEASER_FLAGS)
+	$(GO) run ./internal/releasecheck dist
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist build

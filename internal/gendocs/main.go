@@ -16,7 +16,8 @@
 //	go run ./internal/gendocs [--man DIR] [--completions DIR] [--version V] [--date RFC3339] [DIR]
 //
 // The man pages' date is --date, else $SOURCE_DATE_EPOCH, else today; the
-// release build passes the commit date so that the pages are reproducible.
+// release build passes the commit date so that the pages are reproducible
+// (a zero date, 0001-01-01T00:00:00Z, counts as unset).
 package main
 
 import (
@@ -134,6 +135,11 @@ func generateMan(dir, version string, date *time.Time) error {
 	source := "signet"
 	if version != "" {
 		source += " " + version
+	}
+	// goreleaser passes the zero date when it has no git information (a
+	// snapshot in a clone without a remote): treat it as unset.
+	if date != nil && date.IsZero() {
+		date = nil
 	}
 	header := &doc.GenManHeader{Section: "1", Source: source, Manual: "signet manual", Date: date}
 	return doc.GenManTree(root, header, dir)

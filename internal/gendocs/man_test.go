@@ -82,3 +82,20 @@ func TestCompletionScriptsForEveryShell(t *testing.T) {
 		}
 	}
 }
+
+// goreleaser's zero commit date (no git information) does not date the
+// pages "Jan 0001": $SOURCE_DATE_EPOCH, else today, is used instead.
+func TestManPagesZeroDateCountsAsUnset(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1772366400") // 2026-03-01
+	dir := t.TempDir()
+	if err := generateMan(dir, "", &time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "signet.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th := `.TH "SIGNET" "1" "Mar 2026" "signet" "signet manual"`; !strings.Contains(string(page), th+"\n") {
+		t.Errorf("signet.1 has no line %s:\n%.200s", th, page)
+	}
+}

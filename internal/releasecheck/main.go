@@ -143,7 +143,7 @@ func checkDist(dist, repo string) ([]string, []string) {
 		for _, p := range checkArchive(a, exp) {
 			problems = append(problems, name+": "+p)
 		}
-		if err := checkSBOM(a + ".sbom.json"); err != nil {
+		if err := checkSBOM(a+".sbom.json", platformOf(name)); err != nil {
 			problems = append(problems, name+": SBOM: "+err.Error())
 		}
 		if sums != nil {
@@ -171,7 +171,7 @@ func checkArchive(path string, exp *expectation) []string {
 	var problems []string
 	missing := func(what string) { problems = append(problems, "missing "+what) }
 
-	goos := platform(name)
+	goos := platformOf(name)[0]
 	bin, magic := "signet", []byte{0x7f, 'E', 'L', 'F'}
 	switch goos {
 	case "windows":
@@ -226,14 +226,15 @@ func checkArchive(path string, exp *expectation) []string {
 	return problems
 }
 
-// platform returns the OS part of signet_VERSION_OS_ARCH.EXT.
-func platform(name string) string {
+// platformOf returns the OS and architecture parts of
+// signet_VERSION_OS_ARCH.EXT (empty strings if the name has no such parts).
+func platformOf(name string) [2]string {
 	base := strings.TrimSuffix(strings.TrimSuffix(name, ".zip"), ".tar.gz")
 	parts := strings.Split(base, "_")
 	if len(parts) < 4 {
-		return ""
+		return [2]string{}
 	}
-	return parts[len(parts)-2]
+	return [2]string{parts[len(parts)-2], parts[len(parts)-1]}
 }
 
 func readTarGz(path string) (map[string]entry, error) {
@@ -303,9 +304,10 @@ func readBounded(r io.Reader) ([]byte, error) {
 	return data, nil
 }
 
-// checkSBOM checks that path is a CycloneDX JSON document for signet that
-// lists its dependencies (oras-go and notation-go among them).
-func checkSBOM(path string) error {
+// checkSBOM checks that path is a CycloneDX JSON document for signet built
+// for the archive's platform (os, arch) that lists its dependencies (oras-go
+// and notation-go among them).
+func checkSBOM(path string, platform [2]string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -318,6 +320,7 @@ func checkSBOM(path string) error {
 		Metadata  struct {
 			Component struct {
 				Name string `json:"name"`
+				PURL string `json:"purl"`
 			} `json:"component"`
 		} `json:"metadata"`
 		Components []struct {
@@ -333,6 +336,9 @@ func checkSBOM(path string) error {
 	}
 	if !strings.Contains(bom.Metadata.Component.Name, "signet") {
 		return fmt.Errorf("%s describes %q, not signet", filepath.Base(path), bom.Metadata.Component.Name)
+	}
+	if q := "goarch=" + platform[1] + "&goos=" + platform[0] + "&"; !strings.Contains(bom.Metadata.Component.PURL, q) {
+		return fmt.Errorf("%s: signet's purl %q is not for %s/%s", filepath.Base(path), bom.Metadata.Component.PURL, platform[0], platform[1])
 	}
 	for _, want := range []string{"oras.land/oras-go/v2", "github.com/notaryproject/notation-go"} {
 		found := false

@@ -89,9 +89,15 @@ func goodEntries(goos string) map[string]entry {
 	return e
 }
 
-const goodSBOM = `{"bomFormat":"CycloneDX","specVersion":"1.6",
-"metadata":{"component":{"name":"github.com/signet-oci/signet"}},
+// goodSBOM is a CycloneDX document, as cyclonedx-gomod writes it, for the
+// archive name.
+func goodSBOM(name string) string {
+	p := platformOf(name)
+	return `{"bomFormat":"CycloneDX","specVersion":"1.6",
+"metadata":{"component":{"name":"github.com/signet-oci/signet",
+"purl":"pkg:golang/github.com/signet-oci/signet@v0.0.1-next?goarch=` + p[1] + `&goos=` + p[0] + `&type=module#cmd/signet"}},
 "components":[{"name":"oras.land/oras-go/v2"},{"name":"github.com/notaryproject/notation-go"}]}`
+}
 
 // writeDist writes one archive per platform, their SBOMs and checksums.txt.
 func writeDist(t *testing.T, archives map[string]map[string]entry) string {
@@ -110,7 +116,7 @@ func writeDist(t *testing.T, archives map[string]map[string]entry) string {
 			b = tarGzBytes(t, archives[name])
 		}
 		write(t, filepath.Join(dist, name), b)
-		write(t, filepath.Join(dist, name+".sbom.json"), []byte(goodSBOM))
+		write(t, filepath.Join(dist, name+".sbom.json"), []byte(goodSBOM(name)))
 		sum := sha256.Sum256(b)
 		sums = append(sums, hex.EncodeToString(sum[:])+"  "+name)
 	}
@@ -265,8 +271,11 @@ func TestSBOMAndChecksumsAreChecked(t *testing.T) {
 			write(t, filepath.Join(dist, windowsZip+".sbom.json"), []byte(`{"spdxVersion":"SPDX-2.3"}`))
 		}, windowsZip + ": SBOM: " + windowsZip + `.sbom.json: bomFormat is "", want CycloneDX`},
 		{"SBOM without oras-go", func(dist string) {
-			write(t, filepath.Join(dist, darwinTar+".sbom.json"), []byte(strings.Replace(goodSBOM, "oras.land/oras-go/v2", "other", 1)))
+			write(t, filepath.Join(dist, darwinTar+".sbom.json"), []byte(strings.Replace(goodSBOM(darwinTar), "oras.land/oras-go/v2", "other", 1)))
 		}, darwinTar + ": SBOM: " + darwinTar + ".sbom.json does not list the dependency oras.land/oras-go/v2"},
+		{"SBOM of another platform", func(dist string) {
+			write(t, filepath.Join(dist, windowsZip+".sbom.json"), []byte(goodSBOM(linuxTar)))
+		}, windowsZip + ": SBOM: " + windowsZip + `.sbom.json: signet's purl "pkg:golang/github.com/signet-oci/signet@v0.0.1-next?goarch=amd64&goos=linux&type=module#cmd/signet" is not for windows/amd64`},
 		{"archive changed after checksumming", func(dist string) {
 			f, err := os.OpenFile(filepath.Join(dist, linuxTar), os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
