@@ -89,6 +89,7 @@ $(TOOLS)/cyclonedx-gomod:
 
 ## release-check: goreleaser check, then a snapshot release into dist/ (every
 ## archive with its SBOM), then check each archive's contents
+## (GORELEASER_FLAGS: extra flags for goreleaser release, e.g. --parallelism 1)
 release-check: $(TOOLS)/goreleaser $(TOOLS)/cyclonedx-gomod
 	$(TOOLS)/goreleaser check
 	PATH="$(TOOLS):$$PATH" $(TOOLS)/goreleaser release --snapshot --clean $(GORELEASER_FLAGS)
