@@ -17,6 +17,7 @@ SEED_TOOLS  := $(CURDIR)/bin/seed-tools
 DISTRIBUTION_VERSION := v3.1.2
 ORAS_VERSION         := v1.3.6
 GORELEASER_VERSION   := v2.15.1
+CYCLONEDX_GOMOD_VERSION := v1.10.0
 FUZZTIME             ?= 30s
 
 .PHONY: all build test test-unit demo bench conformance docs docs-check lint fuzz tools seed-tools release-check clean
@@ -61,11 +62,13 @@ docs-check:
 		echo "docs/cli is stale: run 'make docs' and commit the result"; exit 1; \
 	fi; rm -rf $$tmp
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, and go.mod/go.sum tidy (go mod tidy -diff)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@if ! out=$$($(GO) mod tidy -diff 2>&1); then echo "$$out"; \
+		echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result"; exit 1; fi
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
@@ -89,9 +92,16 @@ seed-tools:
 $(TOOLS)/goreleaser:
 	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 
-## release-check: goreleaser check on .goreleaser.yaml
-release-check: $(TOOLS)/goreleaser
+$(TOOLS)/cyclonedx-gomod:
+	GOBIN=$(TOOLS) $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+
+## release-check: goreleaser check, then a snapshot release into dist/ (every
+## archive with its SBOM), then check each archive's contents
+## (GORELEASER_FLAGS: extra flags for goreleaser release, e.g. --parallelism 1)
+release-check: $(TOOLS)/goreleaser $(TOOLS)/cyclonedx-gomod
 	$(TOOLS)/goreleaser check
+	PATH="$(TOOLS):$$PATH" $(TOOLS)/goreleaser release --snapshot --clean $(GORELEASER_FLAGS)
+	$(GO) run ./internal/releasecheck dist
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist build
