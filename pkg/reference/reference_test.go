@@ -40,7 +40,7 @@ func TestParseErrors(t *testing.T) {
 		"":                                    "invalid reference: empty reference",
 		"busybox:latest":                      `invalid reference "busybox:latest": a registry reference starts with the registry host, as in 127.0.0.1:5000/busybox:latest`,
 		"http://127.0.0.1:5000/busybox":       `invalid reference "http://127.0.0.1:5000/busybox": a reference has no scheme: write 127.0.0.1:5000/busybox (use --plain-http for HTTP)`,
-		"127.0.0.1:5000/Bad/Upper":            `invalid reference "127.0.0.1:5000/Bad/Upper": invalid repository "Bad/Upper"`,
+		"127.0.0.1:5000/Bad/Upper":            `invalid reference "127.0.0.1:5000/Bad/Upper": repository names are lowercase: write 127.0.0.1:5000/bad/upper`,
 		"127.0.0.1:5000/busybox@sha256:short": `invalid reference "127.0.0.1:5000/busybox@sha256:short": invalid digest "sha256:short": invalid checksum digest length`,
 		"docker-archive:":                     `invalid reference "docker-archive:": docker-archive: needs a file, as in docker-archive:busybox.tar`,
 		"file:":                               `invalid reference "file:": file: needs a path, as in file:manifest-to-sign.json`,

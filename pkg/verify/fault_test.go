@@ -193,13 +193,16 @@ func TestFaultHang(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		fault func(*faultreg.Seeded, <-chan struct{}) faultreg.Fault
+		want  string // after "registry HOST "
 	}{
+		// No answer at all: the header wait runs out.
 		{"no-headers", func(_ *faultreg.Seeded, rel <-chan struct{}) faultreg.Fault {
 			return faultreg.Hang(faultreg.Match("", faultreg.PathContains("/v2/")), rel)
-		}},
+		}, "did not answer within 200ms; check that it is up and reachable (--timeout sets this bound)"},
+		// Headers, then a stalled body: the request's deadline runs out.
 		{"referrers-stall-mid-body", func(_ *faultreg.Seeded, rel <-chan struct{}) faultreg.Fault {
 			return faultreg.HangBody(faultreg.Match(http.MethodGet, faultreg.PathContains("/referrers/")), ocispec.MediaTypeImageIndex, 4096, []byte(`{"schemaVersion":2,"manifests":[`), rel)
-		}},
+		}, "did not answer before the deadline (--timeout)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := faultreg.New(t)
@@ -208,7 +211,7 @@ func TestFaultHang(t *testing.T) {
 			defer close(rel)
 			srv.Use(tc.fault(s, rel))
 			_, err, took := remoteVerify(t, srv, s, remote.Options{HeaderTimeout: 200 * time.Millisecond, Timeout: 500 * time.Millisecond})
-			want := "registry " + srv.Host + " did not answer in time; check that it is up, or raise --timeout"
+			want := "registry " + srv.Host + " " + tc.want
 			if err == nil || err.Error() != want {
 				t.Fatalf("err = %v, want %q", err, want)
 			}
