@@ -29,6 +29,12 @@ type Trust struct {
 	// Certificates given with -c and --ca-cert: a signer's certificate, or
 	// a CA its chain ends at.
 	Certificates []*x509.Certificate
+	// TSACertificates (--tsa-root-cert) are the RFC 3161 time stamping
+	// authorities' roots trusted for Notary Project signatures' timestamps;
+	// when set, those signatures must be timestamped by one of them
+	// (notation's verifyTimestamp "always") and are accepted after their
+	// certificate expires when the timestamp falls in its validity.
+	TSACertificates []*x509.Certificate
 	// Identities, when set, are the only signers trusted: x509 subject
 	// DNs (notation's "x509.subject:" trusted identities; a JWT's leaf
 	// subject must equal one of them).
@@ -66,10 +72,15 @@ type Verdict struct {
 	// Class is a stable name for the failure (docs/exit-codes.md).
 	Class string `json:"errorClass,omitempty"`
 	// Signer is the leaf certificate's subject.
-	Signer     string     `json:"signer,omitempty"`
-	SignedAt   *time.Time `json:"signedAt,omitempty"`
-	Expires    *time.Time `json:"expires,omitempty"`
-	References []string   `json:"references,omitempty"`
+	Signer   string     `json:"signer,omitempty"`
+	SignedAt *time.Time `json:"signedAt,omitempty"`
+	// TimestampedAt is when a trusted RFC 3161 timestamp proves the
+	// signature existed, and TSA the subject of the timestamp authority's
+	// certificate; set only when verification relied on the timestamp.
+	TimestampedAt *time.Time `json:"timestampedAt,omitempty"`
+	TSA           string     `json:"timestampAuthority,omitempty"`
+	Expires       *time.Time `json:"expires,omitempty"`
+	References    []string   `json:"references,omitempty"`
 	// UserMetadata is a Notary Project signature's signed user metadata.
 	UserMetadata map[string]string `json:"userMetadata,omitempty"`
 }
@@ -185,6 +196,7 @@ func check(ctx context.Context, v *Verdict, format string, envelope []byte, subj
 func checkNotation(ctx context.Context, v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) {
 	res, err := notation.Verify(ctx, envelope, format, subject, notation.VerifyOptions{
 		TrustedCertificates: trust.Certificates,
+		TSACertificates:     trust.TSACertificates,
 		Identities:          trust.Identities,
 		TrustPolicyFile:     trust.TrustPolicyFile,
 		TrustStoreDir:       trust.TrustStoreDir,
@@ -211,4 +223,8 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 		v.Expires = &t
 	}
 	v.UserMetadata = res.UserMetadata
+	if !res.TimestampedAt.IsZero() {
+		t := res.TimestampedAt.UTC()
+		v.TimestampedAt, v.TSA = &t, res.TSA
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/notaryproject/notation-core-go/signature/jws"
 	notationgo "github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/signer"
+	"github.com/notaryproject/tspclient-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/internal/errdef"
@@ -79,6 +81,18 @@ type SignOptions struct {
 	// SigningAgent names the signer in the envelope's unsigned attributes
 	// (default: notation-go's).
 	SigningAgent string
+	// TimestampURL, when set, is an RFC 3161 time stamping authority: the
+	// signature is countersigned by it (notation's --timestamp-url), so
+	// that verifiers trusting the TSA accept the signature after the
+	// signing certificate expires.
+	TimestampURL string
+	// TimestampRoots are the TSA's trusted root certificates (notation's
+	// --timestamp-root-cert): the TSA's answer must chain to one of them,
+	// or signing fails. Required with TimestampURL.
+	TimestampRoots []*x509.Certificate
+	// TimestampClient is the HTTP client for the TSA (nil: one with a
+	// 30-second timeout).
+	TimestampClient *http.Client
 }
 
 // Sign signs subject and returns the envelope.
@@ -113,12 +127,34 @@ func Sign(ctx context.Context, subject ocispec.Descriptor, opts SignOptions) ([]
 	if err != nil {
 		return nil, fmt.Errorf("notation sign: %s", oneLine(err))
 	}
-	env, _, err := s.Sign(ctx, target, notationgo.SignerSignOptions{
+	signOpts := notationgo.SignerSignOptions{
 		SignatureMediaType: mediaType,
 		ExpiryDuration:     opts.Expiry,
 		SigningAgent:       opts.SigningAgent,
-	})
+	}
+	if opts.TimestampURL != "" || len(opts.TimestampRoots) > 0 {
+		if opts.TimestampURL == "" || len(opts.TimestampRoots) == 0 {
+			return nil, errors.New("notation sign: a timestamp needs both the TSA's URL and its root certificate")
+		}
+		client := opts.TimestampClient
+		if client == nil {
+			client = &http.Client{Timeout: 30 * time.Second}
+		}
+		ts, err := tspclient.NewHTTPTimestamper(client, opts.TimestampURL)
+		if err != nil {
+			return nil, fmt.Errorf("notation sign: timestamp URL: %s", oneLine(err))
+		}
+		pool := x509.NewCertPool()
+		for _, c := range opts.TimestampRoots {
+			pool.AddCert(c)
+		}
+		signOpts.Timestamper, signOpts.TSARootCAs = ts, pool
+	}
+	env, _, err := s.Sign(ctx, target, signOpts)
 	if err != nil {
+		if signOpts.Timestamper != nil && strings.Contains(strings.ToLower(err.Error()), "timestamp") {
+			return nil, fmt.Errorf("notation sign: timestamp from %s: %s", opts.TimestampURL, oneLine(err))
+		}
 		return nil, signError(err, opts.Certificates[0])
 	}
 	return env, nil
@@ -240,6 +276,10 @@ const (
 	ClassRevoked         = "revoked"
 	ClassSubjectMismatch = "subject mismatch"
 	ClassTrustPolicy     = "trust policy"
+	// ClassTimestamp: the RFC 3161 timestamp is missing, not from a
+	// trusted TSA, not over this signature, or outside the signing
+	// chain's validity.
+	ClassTimestamp = "timestamp"
 )
 
 // Error is a verification failure: a short, stable Class and a one-line
