@@ -31,6 +31,9 @@ type signOptions struct {
 	Metadata   []string
 	remote     remoteOptions
 	output     outputOptions
+
+	// TimestampURL and TimestampRoot: RFC 3161 timestamping (jws, cose).
+	TimestampURL, TimestampRoot string
 }
 
 func newSignCmd(streams IOStreams) *cobra.Command {
@@ -55,12 +58,17 @@ notation-go, as 'notation sign' does (signing scheme notary.x509; RSA keys
 sign with PSS); --expiry and -m key=value user metadata are signed in. The
 certificate must not be a CA and needs the digitalSignature key usage (and
 codeSigning if it has extended key usages): 'signet generate cert' makes one.
+--timestamp-url URL --timestamp-root-cert FILE has the signature countersigned
+by an RFC 3161 time stamping authority (checked against FILE before anything
+is written), so that verifiers trusting the TSA (verify --tsa-root-cert)
+accept it after the certificate expires (docs/lifecycle.md).
 
 The signature goes to -o FILE (atomically; its digest is printed on stdout),
 or to stdout without -o. Nothing is written when signing fails.`,
 		Example: `  signet sign -k example.key -c example.crt -r 127.0.0.1:5000/busybox:latest -o manifest-signature.jwt file:manifest-to-sign.json
   signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…
-  signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
+  signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…
+  signet sign -k example.key -c example.crt --signature-format jws --timestamp-url http://timestamp.digicert.com --timestamp-root-cert tsa-root.crt -o sig.jws 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer opts.remote.done(streams)
@@ -76,6 +84,8 @@ or to stdout without -o. Nothing is written when signing fails.`,
 	f.StringVar(&opts.MediaType, "media-type", "", "override the signed manifest's media type (default: its own mediaType)")
 	f.StringVarP(&opts.Out, "output-file", "o", "", "write the signature to FILE and print its digest")
 	f.StringArrayVarP(&opts.Metadata, "user-metadata", "m", nil, "key=value metadata signed into Notary Project signatures (repeatable)")
+	f.StringVar(&opts.TimestampURL, "timestamp-url", "", "RFC 3161 time stamping authority URL (jws, cose; with --timestamp-root-cert)")
+	f.StringVar(&opts.TimestampRoot, "timestamp-root-cert", "", "the time stamping authority's root certificate, PEM (with --timestamp-url)")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
 	_ = cmd.MarkFlagRequired("key")
@@ -91,6 +101,9 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	}
 	if opts.Expiry < 0 {
 		return errdef.Usage(fmt.Errorf("--expiry %s is negative", opts.Expiry))
+	}
+	if err := checkTimestampFlags(opts); err != nil {
+		return err
 	}
 	ref, err := parseManifestArg(manifestArg)
 	if err != nil {

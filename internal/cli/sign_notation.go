@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/notation"
 )
 
@@ -21,14 +23,37 @@ func signNotation(cmd *cobra.Command, opts *signOptions, key crypto.Signer, cert
 	if err != nil {
 		return nil, err
 	}
+	var tsaRoots []*x509.Certificate
+	if opts.TimestampRoot != "" {
+		if tsaRoots, err = signature.LoadCertificates(opts.TimestampRoot); err != nil {
+			return nil, err
+		}
+	}
 	return notation.Sign(cmd.Context(), desc, notation.SignOptions{
-		Signer:       key,
-		Certificates: certs,
-		Format:       opts.Format,
-		Expiry:       opts.Expiry,
-		UserMetadata: md,
-		SigningAgent: "signet/" + Version,
+		Signer:         key,
+		Certificates:   certs,
+		Format:         opts.Format,
+		Expiry:         opts.Expiry,
+		UserMetadata:   md,
+		SigningAgent:   "signet/" + Version,
+		TimestampURL:   opts.TimestampURL,
+		TimestampRoots: tsaRoots,
 	})
+}
+
+// checkTimestampFlags: --timestamp-url and --timestamp-root-cert go
+// together, and only with a Notary Project format.
+func checkTimestampFlags(opts *signOptions) error {
+	if opts.TimestampURL == "" && opts.TimestampRoot == "" {
+		return nil
+	}
+	if opts.Format == "jwt" {
+		return errdef.Usage(errors.New("--timestamp-url applies to jws and cose signatures only (the prototype JWT has no place for a timestamp)"))
+	}
+	if opts.TimestampURL == "" || opts.TimestampRoot == "" {
+		return errdef.Usage(errors.New("--timestamp-url and --timestamp-root-cert go together: give both"))
+	}
+	return nil
 }
 
 // parseUserMetadata parses repeated -m key=value flags.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ type verifyOptions struct {
 	SignatureFile string
 	Certs         []string
 	CACerts       []string
+	TSARoots      []string
 	Identities    []string
 	TrustPolicy   string
 	TrustStore    string
@@ -63,6 +65,14 @@ and trust store (…/notation/truststore, holding x509/ca/<name>/) instead;
 -c is then not needed, and the trust policy's registryScopes select the
 statement by REFERENCE's registry/repository.
 
+Timestamps: --tsa-root-cert FILE trusts an RFC 3161 time stamping
+authority's root for jws/cose signatures (notation's "tsa" trust store, with
+its default verifyTimestamp "always"): every such signature must then carry
+a timestamp from a trusted TSA over its signature value, made while its
+signing chain was valid; the chain may have expired since. The verdict names
+the time and the TSA (timestampedAt, timestampAuthority). Without it a
+timestamp is not relied on and the chain must be valid now.
+
 Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
 found (or REFERENCE unknown), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
@@ -82,6 +92,7 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVarP(&opts.SignatureFile, "signature", "f", "", "verify this signature file against MANIFEST (file mode)")
 	f.StringArrayVarP(&opts.Certs, "cert", "c", nil, "trusted signer certificate or chain, PEM (repeatable)")
 	f.StringArrayVar(&opts.CACerts, "ca-cert", nil, "trusted CA certificate, PEM (repeatable)")
+	f.StringArrayVar(&opts.TSARoots, "tsa-root-cert", nil, "trusted RFC 3161 time stamping authority root, PEM, for jws/cose timestamps (repeatable)")
 	f.StringArrayVar(&opts.Identities, "identity", nil, "trust only this signer, an x509 subject DN (repeatable; default: every signer the certificates vouch for)")
 	f.StringVar(&opts.TrustPolicy, "trust-policy", "", "notation trustpolicy.json for jws/cose signatures (with --trust-store; replaces -c)")
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
@@ -104,6 +115,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if opts.TrustPolicy != "" && len(opts.Identities) > 0 {
 		return errdef.Usage(errors.New("--identity does not apply with --trust-policy: put trustedIdentities in the trust policy"))
 	}
+	if opts.TrustPolicy != "" && len(opts.TSARoots) > 0 {
+		return errdef.Usage(errors.New("--tsa-root-cert does not apply with --trust-policy: name a tsa trust store in the trust policy (x509/tsa/<name>/ in the trust store)"))
+	}
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
@@ -119,7 +133,14 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 			return errdef.Usage(err)
 		}
 	}
-	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
+	var tsaRoots []*x509.Certificate
+	if len(opts.TSARoots) > 0 {
+		var err error
+		if tsaRoots, err = signature.LoadCertificates(opts.TSARoots...); err != nil {
+			return err
+		}
+	}
+	trust := verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
@@ -181,7 +202,7 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 			return err
 		}
 	} else if verr == nil {
-		fmt.Fprintf(streams.Out, "VALID    %s signed by %s\n", desc.Digest, v.Signer)
+		fmt.Fprintf(streams.Out, "VALID    %s signed by %s%s\n", desc.Digest, v.Signer, timestampNote(v))
 	}
 	if verr != nil {
 		return fmt.Errorf("%s does not verify %s: %w", opts.SignatureFile, manifestArg, verr)
@@ -193,7 +214,7 @@ func printReport(w io.Writer, repo string, rep *verify.Report) {
 	for _, v := range rep.Signatures {
 		where := strings.Join(v.Mechanisms, ",")
 		if v.Valid {
-			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, where)
+			fmt.Fprintf(w, "VALID    %s  %s signature by %s%s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, timestampNote(v), where)
 		} else {
 			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, v.Reason, where)
 		}
@@ -206,4 +227,12 @@ func artifactDigest(v *verify.Verdict) string {
 		return "(file)"
 	}
 	return v.Artifact.Digest.String()
+}
+
+// timestampNote says when a trusted timestamp was relied on.
+func timestampNote(v *verify.Verdict) string {
+	if v.TimestampedAt == nil {
+		return ""
+	}
+	return fmt.Sprintf(", timestamped %s by %s", v.TimestampedAt.Format(time.RFC3339), v.TSA)
 }
