@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-oci/signet/internal/testtsa"
+	"github.com/signet-oci/signet/internal/testpki"
 )
 
 // TestTimestampedSignatures: sign --timestamp-url against an in-process
@@ -15,11 +15,11 @@ import (
 // expires, with and without --tsa-root-cert, as a user would.
 func TestTimestampedSignatures(t *testing.T) {
 	e := newEnv(t)
-	tsa := testtsa.New(t, "signet test TSA")
-	other := testtsa.New(t, "other TSA")
+	tsa := testpki.New(t, "signet test TSA")
+	other := testpki.New(t, "other TSA")
 	tsaRoot := tsa.WriteRoot(t, e.dir, "tsa-root.crt")
 	otherRoot := other.WriteRoot(t, e.dir, "other-root.crt")
-	short := testtsa.ShortLived(t, "signet expiring signer", time.Now().Add(4*time.Second))
+	short := testpki.ShortLived(t, "signet expiring signer", time.Now().Add(4*time.Second))
 	key, chain, ca := short.WriteFiles(t, e.dir, "short")
 	subject := e.ref("@" + e.subject().Digest.String())
 

@@ -18,7 +18,7 @@ import (
 	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/testimage"
-	"github.com/signet-oci/signet/internal/testtsa"
+	"github.com/signet-oci/signet/internal/testpki"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/verify"
 )
@@ -91,8 +91,8 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
 		"-m", "build=42", "-o", p("sig.jws"), "--output", "json", subject))
 	// A timestamped signature: the verdict names the timestamp and the TSA.
-	tsa := testtsa.New(t, "signet docs TSA")
-	tsaSigner := testtsa.ShortLived(t, "signet docs signer", time.Now().Add(time.Hour))
+	tsa := testpki.New(t, "signet docs TSA")
+	tsaSigner := testpki.ShortLived(t, "signet docs signer", time.Now().Add(time.Hour))
 	tsKey, tsChain, tsCA := tsaSigner.WriteFiles(t, dir, "ts")
 	tsaRoot := tsa.WriteRoot(t, dir, "tsa-root.crt")
 	check("sign.json", run(0, "sign", "-k", tsKey, "-c", tsChain, "--signature-format", "cose", "--timestamp-url", tsa.URL,

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/signet-oci/signet/internal/errdef"
-	"github.com/signet-oci/signet/internal/testtsa"
+	"github.com/signet-oci/signet/internal/testpki"
 )
 
 // expiring returns a signer whose certificate expires a few seconds from
 // now, and a function that waits until it has.
-func expiring(t *testing.T) (*testtsa.Signer, func()) {
-	s := testtsa.ShortLived(t, "signet expiring signer", time.Now().Add(4*time.Second))
+func expiring(t *testing.T) (*testpki.Signer, func()) {
+	s := testpki.ShortLived(t, "signet expiring signer", time.Now().Add(4*time.Second))
 	return s, func() {
 		if d := time.Until(s.Chain[0].NotAfter.Add(1100 * time.Millisecond)); d > 0 {
 			time.Sleep(d)
@@ -24,7 +24,7 @@ func expiring(t *testing.T) (*testtsa.Signer, func()) {
 	}
 }
 
-func tsSign(t *testing.T, s *testtsa.Signer, format string, tsa *testtsa.TSA) []byte {
+func tsSign(t *testing.T, s *testpki.Signer, format string, tsa *testpki.TSA) []byte {
 	t.Helper()
 	opts := SignOptions{Signer: s.Key, Certificates: s.Chain, Format: format}
 	if tsa != nil {
@@ -55,9 +55,9 @@ func wantClass(t *testing.T, err error, class string, words ...string) {
 // in-process TSA, then verified with and without trusting the TSA, before
 // and after the signing certificate expires.
 func TestTimestamps(t *testing.T) {
-	tsa := testtsa.New(t, "signet test TSA")
-	other := testtsa.New(t, "other TSA")
-	longLived := testtsa.ShortLived(t, "signet long-lived signer", time.Now().Add(time.Hour))
+	tsa := testpki.New(t, "signet test TSA")
+	other := testpki.New(t, "other TSA")
+	longLived := testpki.ShortLived(t, "signet long-lived signer", time.Now().Add(time.Hour))
 	short, wait := expiring(t)
 
 	type sig struct {
@@ -81,7 +81,7 @@ func TestTimestamps(t *testing.T) {
 	victim := tsSign(t, short, FormatJWS, nil)
 	moved := moveTimestamp(t, donor, victim)
 
-	trustTSA := func(s *testtsa.Signer) VerifyOptions {
+	trustTSA := func(s *testpki.Signer) VerifyOptions {
 		return VerifyOptions{TrustedCertificates: []*x509Cert{s.CA}, TSACertificates: []*x509Cert{tsa.Root}}
 	}
 
@@ -156,9 +156,9 @@ func moveTimestamp(t *testing.T, from, to []byte) []byte {
 }
 
 func TestTimestampSignErrors(t *testing.T) {
-	s := testtsa.ShortLived(t, "signet signer", time.Now().Add(time.Hour))
-	tsa := testtsa.New(t, "signet test TSA")
-	other := testtsa.New(t, "other TSA")
+	s := testpki.ShortLived(t, "signet signer", time.Now().Add(time.Hour))
+	tsa := testpki.New(t, "signet test TSA")
+	other := testpki.New(t, "other TSA")
 	for _, c := range []struct {
 		name string
 		opts SignOptions

@@ -1,10 +1,12 @@
-// Package testtsa is an RFC 3161 time stamping authority for tests: a root
-// CA, a timestamping certificate it issues, and an HTTP endpoint (httptest)
-// answering timestamp queries with responses built by
-// github.com/digitorus/timestamp. It also issues short-lived code signing
-// certificates, so that tests can make a signature, let its certificate
-// expire and verify it afterwards.
-package testtsa
+// Package testpki is PKI for tests: an RFC 3161 time stamping authority
+// (a root CA, a timestamping certificate it issues, and an HTTP endpoint,
+// httptest, answering timestamp queries with responses built by
+// github.com/digitorus/timestamp); short-lived code signing certificates,
+// so that tests can make a signature, let its certificate expire and
+// verify it afterwards; and a CA whose certificates name OCSP and CRL
+// endpoints it serves (golang.org/x/crypto/ocsp, x509.CreateRevocationList),
+// with revocation switched per certificate.
+package testpki
 
 import (
 	"crypto"
