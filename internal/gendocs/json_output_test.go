@@ -101,6 +101,23 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	if v := tsRep["signatures"].([]any)[0].(map[string]any); v["timestampedAt"] == nil || v["timestampAuthority"] != "CN=signet docs TSA,O=signet tests" {
 		t.Errorf("timestamped verdict: %v", v)
 	}
+	// A chain naming OCSP and CRL: the verdict reports its revocation
+	// status; with the responders down and --revocation soft, "unknown".
+	rca := testpki.NewRevocationCA(t, "signet docs CA")
+	rKey, rChain, rCA := rca.Leaf(t, "signet docs revocable signer", true, true).WriteFiles(t, dir, "rev")
+	check("sign.json", run(0, "sign", "-k", rKey, "-c", rChain, "--signature-format", "jws", "-o", p("rev.jws"), "--output", "json", subject))
+	for _, c := range []struct {
+		down       bool
+		mode, want string
+	}{{false, "strict", "good"}, {true, "soft", "unknown"}} {
+		rca.SetDown(c.down)
+		rep := check("verify.json", run(0, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--revocation", c.mode, "--output", "json", subject))
+		if v := rep["signatures"].([]any)[0].(map[string]any); v["revocation"] != c.want {
+			t.Errorf("revocation %s: verdict %v", c.mode, v)
+		}
+	}
+	rca.SetDown(true)
+	check("verify.json", run(3, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--output", "json", subject))
 
 	// verify with no signature yet: exit 4, the report still printed.
 	check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--output", "json"))

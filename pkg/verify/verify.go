@@ -22,6 +22,7 @@ import (
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
 	"github.com/signet-oci/signet/pkg/signature/notation"
+	"github.com/signet-oci/signet/pkg/signature/revocation"
 )
 
 // Trust is what the user trusts.
@@ -35,6 +36,9 @@ type Trust struct {
 	// (notation's verifyTimestamp "always") and are accepted after their
 	// certificate expires when the timestamp falls in its validity.
 	TSACertificates []*x509.Certificate
+	// Revocation checks every trusted chain (jwt, jws, cose) for
+	// revocation; nil means a strict checker with no local CRL.
+	Revocation *revocation.Checker
 	// Identities, when set, are the only signers trusted: x509 subject
 	// DNs (notation's "x509.subject:" trusted identities; a JWT's leaf
 	// subject must equal one of them).
@@ -81,6 +85,12 @@ type Verdict struct {
 	TSA           string     `json:"timestampAuthority,omitempty"`
 	Expires       *time.Time `json:"expires,omitempty"`
 	References    []string   `json:"references,omitempty"`
+	// Revocation is the revocation status of a valid signature's chain
+	// (pkg/signature/revocation: good, no revocation information, unknown,
+	// not checked); RevocationDetail says, for unknown, what could not be
+	// checked.
+	Revocation       string `json:"revocation,omitempty"`
+	RevocationDetail string `json:"revocationDetail,omitempty"`
 	// UserMetadata is a Notary Project signature's signed user metadata.
 	UserMetadata map[string]string `json:"userMetadata,omitempty"`
 }
@@ -173,6 +183,9 @@ func check(ctx context.Context, v *Verdict, format string, envelope []byte, subj
 			v.Class = notation.ClassIdentity
 			return
 		}
+		if !checkRevocation(ctx, v, res.Chain, trust) {
+			return
+		}
 		v.Valid = true
 		if !res.SignedAt.IsZero() {
 			t := res.SignedAt.UTC()
@@ -198,6 +211,7 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 		TrustedCertificates: trust.Certificates,
 		TSACertificates:     trust.TSACertificates,
 		Identities:          trust.Identities,
+		SkipRevocation:      true,
 		TrustPolicyFile:     trust.TrustPolicyFile,
 		TrustStoreDir:       trust.TrustStoreDir,
 		Scope:               trust.Scope,
@@ -212,8 +226,11 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 		}
 		return
 	}
-	v.Valid = true
 	v.Signer = res.Signer
+	if !checkRevocation(ctx, v, res.Chain, trust) {
+		return
+	}
+	v.Valid = true
 	if !res.SignedAt.IsZero() {
 		t := res.SignedAt.UTC()
 		v.SignedAt = &t
@@ -227,4 +244,32 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 		t := res.TimestampedAt.UTC()
 		v.TimestampedAt, v.TSA = &t, res.TSA
 	}
+}
+
+// defaultRevocation is the checker used when Trust.Revocation is nil.
+var defaultRevocation, _ = revocation.New(revocation.Options{})
+
+// checkRevocation checks a trusted chain; it records the status, or the
+// reason and class, on v and reports whether the chain passed.
+func checkRevocation(ctx context.Context, v *Verdict, chain []*x509.Certificate, trust Trust) bool {
+	c := trust.Revocation
+	if c == nil {
+		c = defaultRevocation
+	}
+	res, err := c.Check(ctx, chain)
+	if err != nil {
+		prefix := "notation signature: "
+		if v.Format == "jwt" {
+			prefix = "jwt signature: "
+		}
+		v.Reason = prefix + err.Error()
+		v.Class = revocation.ClassUnknown
+		var re *revocation.Error
+		if errors.As(err, &re) {
+			v.Class = re.Class
+		}
+		return false
+	}
+	v.Revocation, v.RevocationDetail = res.Status, res.Detail
+	return true
 }

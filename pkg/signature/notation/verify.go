@@ -46,6 +46,11 @@ type VerifyOptions struct {
 	// chain was valid; the chain may then have expired since. Without
 	// them a timestamp is ignored and the chain must be valid now.
 	TSACertificates []*x509.Certificate
+	// SkipRevocation leaves revocation out of the in-memory trust policy
+	// (override "revocation": "skip"), for a caller that checks the chain
+	// itself (pkg/verify does, with pkg/signature/revocation). A trust
+	// policy file's own setting is kept.
+	SkipRevocation bool
 	// Identities are the x509 subject DNs trusted (notation's
 	// "x509.subject:" trusted identities); empty trusts every identity
 	// the trust store vouches for.
@@ -279,6 +284,10 @@ func trust(opts VerifyOptions) (*trustpolicy.Document, truststore.X509TrustStore
 			identities = append(identities, "x509.subject:"+id)
 		}
 	}
+	sv := trustpolicy.SignatureVerification{VerificationLevel: trustpolicy.LevelStrict.Name}
+	if opts.SkipRevocation {
+		sv.Override = map[trustpolicy.ValidationType]trustpolicy.ValidationAction{trustpolicy.TypeRevocation: trustpolicy.ActionSkip}
+	}
 	stores := []string{string(truststore.TypeCA) + ":" + storeName}
 	if len(opts.TSACertificates) > 0 {
 		stores = append(stores, string(truststore.TypeTSA)+":"+storeName)
@@ -288,7 +297,7 @@ func trust(opts VerifyOptions) (*trustpolicy.Document, truststore.X509TrustStore
 		TrustPolicies: []trustpolicy.TrustPolicy{{
 			Name:                  "signet",
 			RegistryScopes:        []string{"*"},
-			SignatureVerification: trustpolicy.SignatureVerification{VerificationLevel: trustpolicy.LevelStrict.Name},
+			SignatureVerification: sv,
 			TrustStores:           stores,
 			TrustedIdentities:     identities,
 		}},
