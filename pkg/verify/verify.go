@@ -37,7 +37,8 @@ type Trust struct {
 	// certificate expires when the timestamp falls in its validity.
 	TSACertificates []*x509.Certificate
 	// Revocation checks every trusted chain (jwt, jws, cose) for
-	// revocation; nil means a strict checker with no local CRL.
+	// revocation; nil means a new strict checker with no local CRL. A
+	// Checker remembers outcomes: use one per verification run.
 	Revocation *revocation.Checker
 	// Identities, when set, are the only signers trusted: x509 subject
 	// DNs (notation's "x509.subject:" trusted identities; a JWT's leaf
@@ -118,6 +119,12 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 		return nil, err
 	}
 	rep := &Report{Reference: ref.Raw, Subject: subject, Signatures: []*Verdict{}}
+	if opts.Revocation == nil {
+		// One checker per run: a signer's chain is checked once.
+		if opts.Revocation, err = revocation.New(revocation.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Scope == "" {
 		opts.Scope = ref.Repo()
 	}
@@ -246,15 +253,16 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 	}
 }
 
-// defaultRevocation is the checker used when Trust.Revocation is nil.
-var defaultRevocation, _ = revocation.New(revocation.Options{})
-
 // checkRevocation checks a trusted chain; it records the status, or the
 // reason and class, on v and reports whether the chain passed.
 func checkRevocation(ctx context.Context, v *Verdict, chain []*x509.Certificate, trust Trust) bool {
 	c := trust.Revocation
 	if c == nil {
-		c = defaultRevocation
+		var err error
+		if c, err = revocation.New(revocation.Options{}); err != nil {
+			v.Reason, v.Class = err.Error(), revocation.ClassUnknown
+			return false
+		}
 	}
 	res, err := c.Check(ctx, chain)
 	if err != nil {

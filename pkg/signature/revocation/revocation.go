@@ -13,6 +13,7 @@ package revocation
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	corerevocation "github.com/notaryproject/notation-core-go/revocation"
@@ -102,11 +104,21 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
-// Checker checks chains. It is safe for concurrent use.
+// Checker checks chains. It is safe for concurrent use. It remembers
+// each chain's outcome, so that the signatures of one signer cost one
+// round of requests per verify run.
 type Checker struct {
 	mode   Mode
 	crls   []*x509.RevocationList
 	client *http.Client
+
+	mu   sync.Mutex
+	seen map[[32]byte]outcome
+}
+
+type outcome struct {
+	res *Result
+	err error
 }
 
 // New returns a Checker.
@@ -119,7 +131,7 @@ func New(opts Options) (*Checker, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Checker{mode: mode, crls: opts.CRLs, client: client}, nil
+	return &Checker{mode: mode, crls: opts.CRLs, client: client, seen: map[[32]byte]outcome{}}, nil
 }
 
 // Mode returns the checker's mode.
@@ -180,6 +192,28 @@ func (c *Checker) Check(ctx context.Context, chain []*x509.Certificate) (*Result
 	if c == nil || c.mode == Off {
 		return &Result{Status: StatusOff}, nil
 	}
+	h := sha256.New()
+	for _, cert := range chain {
+		h.Write(cert.Raw)
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	c.mu.Lock()
+	o, ok := c.seen[key]
+	c.mu.Unlock()
+	if ok {
+		return o.res, o.err
+	}
+	res, err := c.check(ctx, chain)
+	if ctx.Err() == nil {
+		c.mu.Lock()
+		c.seen[key] = outcome{res, err}
+		c.mu.Unlock()
+	}
+	return res, err
+}
+
+func (c *Checker) check(ctx context.Context, chain []*x509.Certificate) (*Result, error) {
 	if len(chain) == 0 {
 		return nil, &Error{Class: ClassUnknown, Msg: "revocation: no certificate chain to check"}
 	}

@@ -61,9 +61,14 @@ func TestOCSPAndCRL(t *testing.T) {
 			bad := ca.Leaf(t, "revoked "+c.name, c.withOCSP, c.withC)
 			ca.Revoke(bad.Chain[0])
 
-			res, err := checker(t, revocation.Strict).Check(ctx, good.Chain)
+			once := checker(t, revocation.Strict)
+			res, err := once.Check(ctx, good.Chain)
 			if err != nil || res.Status != revocation.StatusGood {
 				t.Fatalf("good: %v %+v", err, res)
+			}
+			asked := ca.OCSPRequests.Load() + ca.CRLRequests.Load()
+			if res, err := once.Check(ctx, good.Chain); err != nil || res.Status != revocation.StatusGood || ca.OCSPRequests.Load()+ca.CRLRequests.Load() != asked {
+				t.Fatalf("second check of the same chain: %v %+v, or it asked the responders again", err, res)
 			}
 			for _, mode := range []revocation.Mode{revocation.Strict, revocation.Soft} {
 				_, err = checker(t, mode).Check(ctx, bad.Chain)
