@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +28,8 @@ import (
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
 	notationgo "github.com/notaryproject/notation-go"
+	"github.com/notaryproject/notation-go/dir"
+	"github.com/notaryproject/notation-go/plugin"
 	"github.com/notaryproject/notation-go/signer"
 	"github.com/notaryproject/tspclient-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -93,6 +97,62 @@ type SignOptions struct {
 	// TimestampClient is the HTTP client for the TSA (nil: one with a
 	// 30-second timeout).
 	TimestampClient *http.Client
+	// Plugin, when set, signs through the installed notation plugin of
+	// that name (notation's plugin protocol, e.g. a KMS or HSM plugin)
+	// instead of Signer and Certificates: the plugin holds the key and
+	// returns the certificate chain.
+	Plugin string
+	// PluginDir is the notation plugin directory, holding
+	// <name>/notation-<name> (empty: DefaultPluginDir()).
+	PluginDir string
+	// KeyID names the key to the plugin.
+	KeyID string
+	// PluginConfig is passed to the plugin (notation's --plugin-config).
+	PluginConfig map[string]string
+}
+
+// DefaultPluginDir is notation's plugin directory:
+// <user config dir>/notation/plugins (on Linux
+// $XDG_CONFIG_HOME/notation/plugins, else ~/.config/notation/plugins).
+func DefaultPluginDir() (string, error) {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("notation plugin directory: %v", err)
+	}
+	return filepath.Join(d, "notation", dir.PathPlugins), nil
+}
+
+// pluginSigner returns a signer backed by the plugin opts names.
+func pluginSigner(ctx context.Context, opts SignOptions) (notationgo.Signer, error) {
+	if opts.Signer != nil || len(opts.Certificates) > 0 {
+		return nil, errors.New("notation sign: a plugin signs with its own key; give either a plugin or a key and certificate")
+	}
+	if opts.KeyID == "" {
+		return nil, fmt.Errorf("notation sign: plugin %s needs the key ID of the key to sign with", opts.Plugin)
+	}
+	if opts.Plugin != filepath.Base(opts.Plugin) || strings.ContainsAny(opts.Plugin, `/\`) || opts.Plugin == "." || opts.Plugin == ".." {
+		return nil, fmt.Errorf("notation sign: plugin name %q: give the plugin's name, not a path", opts.Plugin)
+	}
+	pluginDir := opts.PluginDir
+	if pluginDir == "" {
+		d, err := DefaultPluginDir()
+		if err != nil {
+			return nil, err
+		}
+		pluginDir = d
+	}
+	p, err := plugin.NewCLIManager(dir.NewSysFS(pluginDir)).Get(ctx, opts.Plugin)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("notation sign: plugin %q is not installed: no executable %s", opts.Plugin, filepath.Join(pluginDir, opts.Plugin, "notation-"+opts.Plugin))
+		}
+		return nil, fmt.Errorf("notation sign: plugin %q: %s", opts.Plugin, oneLine(err))
+	}
+	s, err := signer.NewPluginSigner(p, opts.KeyID, opts.PluginConfig)
+	if err != nil {
+		return nil, fmt.Errorf("notation sign: plugin %q: %s", opts.Plugin, oneLine(err))
+	}
+	return s, nil
 }
 
 // Sign signs subject and returns the envelope.
@@ -101,7 +161,7 @@ func Sign(ctx context.Context, subject ocispec.Descriptor, opts SignOptions) ([]
 	if err != nil {
 		return nil, err
 	}
-	if opts.Signer == nil || len(opts.Certificates) == 0 {
+	if opts.Plugin == "" && (opts.Signer == nil || len(opts.Certificates) == 0) {
 		return nil, errors.New("notation sign: a key and its certificate chain are required")
 	}
 	if opts.Expiry < 0 {
@@ -123,8 +183,12 @@ func Sign(ctx context.Context, subject ocispec.Descriptor, opts SignOptions) ([]
 			target.Annotations[k] = v
 		}
 	}
-	s, err := signer.NewGenericSigner(opts.Signer, opts.Certificates)
-	if err != nil {
+	var s notationgo.Signer
+	if opts.Plugin != "" {
+		if s, err = pluginSigner(ctx, opts); err != nil {
+			return nil, err
+		}
+	} else if s, err = signer.NewGenericSigner(opts.Signer, opts.Certificates); err != nil {
 		return nil, fmt.Errorf("notation sign: %s", oneLine(err))
 	}
 	signOpts := notationgo.SignerSignOptions{
@@ -154,6 +218,10 @@ func Sign(ctx context.Context, subject ocispec.Descriptor, opts SignOptions) ([]
 	if err != nil {
 		if signOpts.Timestamper != nil && strings.Contains(strings.ToLower(err.Error()), "timestamp") {
 			return nil, fmt.Errorf("notation sign: timestamp from %s: %s", opts.TimestampURL, oneLine(err))
+		}
+		if opts.Plugin != "" {
+			msg := strings.TrimPrefix(oneLine(err), "failed to sign with the plugin "+opts.Plugin+": ")
+			return nil, fmt.Errorf("notation sign: plugin %q: %s", opts.Plugin, msg)
 		}
 		return nil, signError(err, opts.Certificates[0])
 	}
