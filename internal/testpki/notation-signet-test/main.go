@@ -170,4 +170,3 @@ func main() {
 	}
 	c.Execute(context.Background(), os.Args)
 }
-
