@@ -15,6 +15,11 @@ package testscripts
 //	                                 current CRL file of it
 //	down.*, down-ca.crt, down-ca.crl like good.*, from a CA whose OCSP and CRL
 //	                                 endpoints answer 503 (unreachable)
+//	$XDG_CONFIG_HOME/notation/plugins/signet-test/notation-signet-test
+//	                                 a notation signing plugin (built from
+//	                                 internal/testpki/notation-signet-test):
+//	                                 key ID kms is kms.key/kms.crt (CA
+//	                                 kms-ca.crt); key ID "fail" fails
 
 import (
 	"os"
@@ -72,6 +77,11 @@ func TestScriptsLifecycle(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "down-ca.crt"), testpki.PEM(down.Cert))
 		down.WriteCRL(t, dir, "down-ca.crl", time.Now().Add(time.Hour))
 		down.SetDown(true)
+
+		config := filepath.Join(dir, "config")
+		env.Setenv("XDG_CONFIG_HOME", config)
+		testpki.InstallPlugin(t, filepath.Join(config, "notation"))
+		testpki.ShortLived(t, "signet kms signer", time.Now().Add(time.Hour)).WriteFiles(t, dir, "kms")
 		return nil
 	})
 	p.Files = files
