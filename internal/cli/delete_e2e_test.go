@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/internal/faultreg"
@@ -145,9 +146,65 @@ func TestDeleteSignatureRefused(t *testing.T) {
 			if n := srv.Count(http.MethodDelete, "/v2/busybox/manifests/"+art); c.name == "tag fallback" && n != 0 {
 				t.Errorf("the tag fallback case sent %d DELETE requests", n)
 			}
+			if c.name == "tag fallback" {
+				// Pruning: the rejected signature is on the tag fallback,
+				// so it is skipped with the reason, and the command fails.
+				_, strangerCrt := e.cert("stranger")
+				code, out, errOut := e.run("delete-signature", subject, "--all-invalid", "-c", strangerCrt, "--yes")
+				if code != 1 || !strings.Contains(errOut, "Warning: skipping "+art+" (listed by tag-fallback)") || !strings.Contains(errOut, "1 selected signature(s) not deleted") || strings.Contains(out, "Deleted") {
+					t.Errorf("--all-invalid on the tag fallback: exit %d\n%s%s", code, out, errOut)
+				}
+			}
 			if got := e.signatureCount(subject, crt); !strings.Contains(got, "1 of 1") {
 				t.Errorf("after the refusal: %q", got)
 			}
 		})
+	}
+}
+
+// TestDeleteRejectedSignatures: --expired and --all-invalid remove what
+// verify rejects with the trust given, and nothing else.
+func TestDeleteRejectedSignatures(t *testing.T) {
+	e := newEnv(t)
+	key, crt := e.cert("signer")
+	strangerKey, strangerCrt := e.cert("stranger")
+	subject := e.ref("@" + e.subject().Digest.String())
+	push := func(name, key, crt string, extra ...string) string {
+		sig := e.path(name + ".jws")
+		e.ok(append([]string{"sign", "-k", key, "-c", crt, "--signature-format", "jws", "-o", sig, subject}, extra...)...)
+		return strings.TrimSpace(e.ok("push-signature", "--signature", sig, "--artifact-format", "oci", subject))
+	}
+	valid := push("valid", key, crt)
+	expired := push("expired", key, crt, "--expiry", "1s")
+	stranger := push("stranger", strangerKey, strangerCrt)
+	time.Sleep(2100 * time.Millisecond)
+
+	code, out, errOut := e.run("delete-signature", subject, "--expired", "-c", crt, "--dry-run")
+	if code != 0 || strings.Count(out, "Would delete") != 1 || !strings.Contains(out, "Would delete jws signature "+expired) {
+		t.Fatalf("--expired --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = e.run("delete-signature", subject, "--all-invalid", "-c", crt, "--dry-run")
+	if code != 0 || strings.Count(out, "Would delete") != 2 || !strings.Contains(out, expired) || !strings.Contains(out, stranger) || strings.Contains(out, valid) {
+		t.Fatalf("--all-invalid --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = e.run("delete-signature", subject, "--all-invalid")
+	if code != 2 || !strings.Contains(errOut, "give the certificates you trust") {
+		t.Fatalf("--all-invalid without trust: exit %d %q", code, errOut)
+	}
+	code, _, errOut = e.run("delete-signature", subject, "--all-invalid", "--artifact", valid, "-c", crt)
+	if code != 2 || !strings.Contains(errOut, "give one of --artifact, --all-invalid and --expired") {
+		t.Fatalf("two selections: exit %d %q", code, errOut)
+	}
+
+	out = e.ok("delete-signature", subject, "--all-invalid", "-c", crt, "--yes")
+	if strings.Count(out, "Deleted jws signature") != 2 || strings.Contains(out, valid) {
+		t.Fatalf("--all-invalid --yes:\n%s", out)
+	}
+	if got := e.signatureCount(subject, crt); !strings.Contains(got, "1 of 1 signature(s) valid") {
+		t.Fatalf("after pruning: %q", got)
+	}
+	out = e.ok("delete-signature", subject, "--all-invalid", "-c", crt, "--yes")
+	if !strings.Contains(out, "Nothing to delete: 1 of 1 signature(s)") {
+		t.Fatalf("nothing left to prune: %s", out)
 	}
 }

@@ -1,7 +1,7 @@
 // Package removal removes signature artifacts from a registry: one
-// signature of a subject, found through every mechanism that lists it
-// (pkg/discover), deleted by the mechanism's own means, and checked gone
-// afterwards.
+// signature of a subject, or those verification rejects, found through
+// every mechanism that lists them (pkg/discover, pkg/verify), deleted by
+// the mechanism's own means, and checked gone afterwards.
 //
 // Nothing is deleted unless discovery proves it is a signature of the
 // subject: listed for the subject, its manifest fetched, digest-checked and
@@ -29,6 +29,7 @@ import (
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
+	"github.com/signet-oci/signet/pkg/verify"
 )
 
 // Mechanism names (as pkg/discover reports them).
@@ -181,4 +182,49 @@ func oneLine(s string, max int) string {
 		s = s[:max] + "…"
 	}
 	return s
+}
+
+// Selection says which signatures Rejected picks.
+type Selection int
+
+// Selections.
+const (
+	// AllInvalid: every signature verify rejects, except those it could not
+	// fetch (nothing proves those are signatures of the subject).
+	AllInvalid Selection = iota
+	// Expired: signatures verify rejects as expired (errorClass "expired":
+	// past the signature's own expiry).
+	Expired
+)
+
+// Rejected verifies ref's signatures with opts and returns a plan for each
+// one the selection picks, and, separately, the picked ones that cannot be
+// removed (listed by the tag fallback) with the reason. The report is
+// returned too. It fails with errdef.ErrNotFound when ref has no signature.
+func Rejected(ctx context.Context, client *remote.Client, ref reference.Reference, opts verify.Options, sel Selection) ([]*Plan, []error, *verify.Report, error) {
+	rep, err := verify.Remote(ctx, client, ref, opts)
+	if rep == nil {
+		return nil, nil, nil, err
+	}
+	if err != nil && !errors.Is(err, errdef.ErrVerification) {
+		return nil, nil, rep, err
+	}
+	var plans []*Plan
+	var skipped []error
+	for _, v := range rep.Signatures {
+		if v.Valid || v.Artifact == nil || v.Class == "fetch" {
+			continue
+		}
+		if sel == Expired && v.Class != "expired" {
+			continue
+		}
+		p := &Plan{Ref: ref, Subject: rep.Subject, Artifact: *v.Artifact, Format: v.Format, Mechanisms: slices.Clone(v.Mechanisms)}
+		if slices.Contains(p.Mechanisms, TagFallback) {
+			// TODO(issue 13): remote.UpdateReferrersIndex, as in Find.
+			skipped = append(skipped, fmt.Errorf("%s (listed by %s): %w", p.Artifact.Digest, strings.Join(p.Mechanisms, ", "), ErrTagFallback))
+			continue
+		}
+		plans = append(plans, p)
+	}
+	return plans, skipped, rep, nil
 }
