@@ -13,6 +13,9 @@ package testscripts
 // notation binary's directory is first on $PATH, so scripts say
 // `exec notation …` as a user would.
 //
+// Each script also gets an in-process RFC 3161 TSA: $TSA_URL, and its root
+// in tsa-root.crt.
+//
 // Extra command for these scripts:
 //
 //	expand SRC DST    copy SRC to DST with $NAME and ${NAME} replaced by the
@@ -28,6 +31,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/signet-oci/signet/internal/testpki"
 	"github.com/signet-oci/signet/internal/testtool"
 )
 
@@ -48,6 +52,10 @@ func TestScriptsNotation(t *testing.T) {
 		}
 		env.Setenv("HOME", home)
 		env.Setenv("XDG_CONFIG_HOME", config)
+		// An RFC 3161 TSA for timestamp.txtar: $TSA_URL, tsa-root.crt.
+		tsa := testpki.New(t, "signet notation TSA")
+		tsa.WriteRoot(t, env.WorkDir, "tsa-root.crt")
+		env.Setenv("TSA_URL", tsa.URL)
 		return nil
 	}
 	run := func(t *testing.T, external bool, setup func(*testscript.Env) error) {

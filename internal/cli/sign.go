@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -32,6 +34,13 @@ type signOptions struct {
 	Force      bool
 	remote     remoteOptions
 	output     outputOptions
+
+	// TimestampURL and TimestampRoot: RFC 3161 timestamping (jws, cose).
+	TimestampURL, TimestampRoot string
+	// Plugin, KeyID, PluginConfig, PluginDir: sign through a notation
+	// plugin (jws, cose).
+	Plugin, KeyID, PluginDir string
+	PluginConfig             []string
 }
 
 func newSignCmd(streams IOStreams) *cobra.Command {
@@ -56,12 +65,23 @@ notation-go, as 'notation sign' does (signing scheme notary.x509; RSA keys
 sign with PSS); --expiry and -m key=value user metadata are signed in. The
 certificate must not be a CA and needs the digitalSignature key usage (and
 codeSigning if it has extended key usages): 'signet generate cert' makes one.
+--timestamp-url URL --timestamp-root-cert FILE has the signature countersigned
+by an RFC 3161 time stamping authority (checked against FILE before anything
+is written), so that verifiers trusting the TSA (verify --tsa-root-cert)
+accept it after the certificate expires (docs/lifecycle.md).
+--plugin NAME --key-id ID signs through an installed notation plugin (the key
+stays in the KMS or HSM the plugin speaks to; the plugin returns the chain)
+instead of -k/-c; plugins are found as notation finds them,
+<plugins>/NAME/notation-NAME under notation's configuration directory
+(~/.config/notation/plugins on Linux) or --plugin-dir.
 
 The signature goes to -o FILE (atomically; its digest is printed on stdout),
 or to stdout without -o. Nothing is written when signing fails.`,
 		Example: `  signet sign -k example.key -c example.crt -r 127.0.0.1:5000/busybox:latest -o manifest-signature.jwt file:manifest-to-sign.json
   signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…
-  signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
+  signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…
+  signet sign -k example.key -c example.crt --signature-format jws --timestamp-url http://timestamp.digicert.com --timestamp-root-cert tsa-root.crt -o sig.jws 127.0.0.1:5000/busybox@sha256:…
+  signet sign --plugin azure-kv --key-id https://myvault.vault.azure.net/keys/signer/1 --signature-format cose -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer opts.remote.done(streams)
@@ -78,9 +98,14 @@ or to stdout without -o. Nothing is written when signing fails.`,
 	f.StringVarP(&opts.Out, "output-file", "o", "", "write the signature to FILE and print its digest")
 	f.StringArrayVarP(&opts.Metadata, "user-metadata", "m", nil, "key=value metadata signed into Notary Project signatures (repeatable)")
 	f.BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
+	f.StringVar(&opts.TimestampURL, "timestamp-url", "", "RFC 3161 time stamping authority URL (jws, cose; with --timestamp-root-cert)")
+	f.StringVar(&opts.TimestampRoot, "timestamp-root-cert", "", "the time stamping authority's root certificate, PEM (with --timestamp-url)")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
-	_ = cmd.MarkFlagRequired("key")
+	f.StringVar(&opts.Plugin, "plugin", "", "sign through this installed notation plugin instead of -k/-c (jws, cose)")
+	f.StringVar(&opts.KeyID, "key-id", "", "the key's ID in the plugin's key service (with --plugin)")
+	f.StringArrayVar(&opts.PluginConfig, "plugin-config", nil, "key=value passed to the plugin (repeatable)")
+	f.StringVar(&opts.PluginDir, "plugin-dir", "", "notation plugin directory (default: notation's, e.g. ~/.config/notation/plugins)")
 	return cmd
 }
 
@@ -94,6 +119,12 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	if opts.Expiry < 0 {
 		return errdef.Usage(fmt.Errorf("--expiry %s is negative", opts.Expiry))
 	}
+	if err := checkTimestampFlags(opts); err != nil {
+		return err
+	}
+	if err := checkPluginFlags(opts); err != nil {
+		return err
+	}
 	ref, err := parseManifestArg(manifestArg)
 	if err != nil {
 		return err
@@ -102,9 +133,12 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	if err := out.Check(opts.Out); err != nil {
 		return err
 	}
-	key, certs, err := signature.LoadKeyPair(opts.Key, opts.Cert)
-	if err != nil {
-		return err
+	var key crypto.Signer
+	var certs []*x509.Certificate
+	if opts.Plugin == "" {
+		if key, certs, err = signature.LoadKeyPair(opts.Key, opts.Cert); err != nil {
+			return err
+		}
 	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/notation"
+	"github.com/signet-oci/signet/pkg/signature/revocation"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -23,6 +25,9 @@ type verifyOptions struct {
 	SignatureFile string
 	Certs         []string
 	CACerts       []string
+	TSARoots      []string
+	Revocation    string
+	CRLs          []string
 	Identities    []string
 	TrustPolicy   string
 	TrustStore    string
@@ -66,6 +71,25 @@ and trust store (…/notation/truststore, holding x509/ca/<name>/) instead;
 -c is then not needed, and the trust policy's registryScopes select the
 statement by REFERENCE's registry/repository.
 
+Timestamps: --tsa-root-cert FILE trusts an RFC 3161 time stamping
+authority's root for jws/cose signatures (notation's "tsa" trust store, with
+its default verifyTimestamp "always"): every such signature must then carry
+a timestamp from a trusted TSA over its signature value, made while its
+signing chain was valid; the chain may have expired since. The verdict names
+the time and the TSA (timestampedAt, timestampAuthority). Without it a
+timestamp is not relied on and the chain must be valid now.
+
+Revocation: every trusted chain (jwt, jws, cose) is checked with
+notation-core-go's revocation validator: OCSP as the certificates name
+responders (falling back to their CRL), else their CRL distribution points;
+--crl FILE (repeatable, DER or PEM) supplies CRLs offline. A revoked
+certificate makes the signature invalid (errorClass revoked, the reason names
+the certificate and its serial). --revocation says what a status that cannot
+be obtained (responder unreachable, no usable CRL) does: strict (default, as
+notation's strict level) makes the signature invalid (errorClass revocation
+unknown), soft accepts it and reports "unknown", off skips the check. Each
+verdict reports its chain's revocation status (docs/lifecycle.md).
+
 Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
 found (or REFERENCE unknown), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
@@ -85,6 +109,9 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVarP(&opts.SignatureFile, "signature", "f", "", "verify this signature file against MANIFEST (file mode)")
 	f.StringArrayVarP(&opts.Certs, "cert", "c", nil, "trusted signer certificate or chain, PEM (repeatable)")
 	f.StringArrayVar(&opts.CACerts, "ca-cert", nil, "trusted CA certificate, PEM (repeatable)")
+	f.StringArrayVar(&opts.TSARoots, "tsa-root-cert", nil, "trusted RFC 3161 time stamping authority root, PEM, for jws/cose timestamps (repeatable)")
+	f.StringVar(&opts.Revocation, "revocation", "strict", "when a revocation status cannot be obtained: strict (invalid), soft (accept, report unknown) or off (do not check)")
+	f.StringArrayVar(&opts.CRLs, "crl", nil, "CRL file (DER or PEM) to check certificates against offline (repeatable)")
 	f.StringArrayVar(&opts.Identities, "identity", nil, "trust only this signer, an x509 subject DN (repeatable; default: every signer the certificates vouch for)")
 	f.StringVar(&opts.TrustPolicy, "trust-policy", "", "notation trustpolicy.json for jws/cose signatures (with --trust-store; replaces -c)")
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
@@ -108,6 +135,16 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if opts.TrustPolicy != "" && len(opts.Identities) > 0 {
 		return errdef.Usage(errors.New("--identity does not apply with --trust-policy: put trustedIdentities in the trust policy"))
 	}
+	if opts.TrustPolicy != "" && len(opts.TSARoots) > 0 {
+		return errdef.Usage(errors.New("--tsa-root-cert does not apply with --trust-policy: name a tsa trust store in the trust policy (x509/tsa/<name>/ in the trust store)"))
+	}
+	mode, err := revocation.ParseMode(opts.Revocation)
+	if err != nil {
+		return errdef.Usage(fmt.Errorf("--revocation: %w", err))
+	}
+	if mode == revocation.Off && len(opts.CRLs) > 0 {
+		return errdef.Usage(errors.New("--crl does not apply with --revocation off"))
+	}
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
@@ -129,7 +166,22 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 			return missingInput("trust store", opts.TrustStore, err)
 		}
 	}
-	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
+	var tsaRoots []*x509.Certificate
+	if len(opts.TSARoots) > 0 {
+		var err error
+		if tsaRoots, err = signature.LoadCertificates(opts.TSARoots...); err != nil {
+			return err
+		}
+	}
+	crls, err := revocation.LoadCRLs(opts.CRLs...)
+	if err != nil {
+		return errdef.Usage(err)
+	}
+	checker, err := revocation.New(revocation.Options{Mode: mode, CRLs: crls})
+	if err != nil {
+		return errdef.Usage(err)
+	}
+	trust := verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
@@ -199,7 +251,7 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 			return err
 		}
 	} else if verr == nil {
-		fmt.Fprintf(streams.Out, "VALID    %s signed by %s\n", desc.Digest, v.Signer)
+		fmt.Fprintf(streams.Out, "VALID    %s signed by %s%s%s\n", desc.Digest, v.Signer, timestampNote(v), revocationNote(v))
 	}
 	if verr != nil {
 		return fmt.Errorf("%s does not verify %s: %w", opts.SignatureFile, manifestArg, verr)
@@ -211,7 +263,7 @@ func printReport(w io.Writer, repo string, rep *verify.Report) {
 	for _, v := range rep.Signatures {
 		where := strings.Join(v.Mechanisms, ",")
 		if v.Valid {
-			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, where)
+			fmt.Fprintf(w, "VALID    %s  %s signature by %s%s%s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, timestampNote(v), revocationNote(v), where)
 		} else {
 			// Reasons name their format already ("jwt signature: …").
 			reason := strings.TrimPrefix(v.Reason, v.Format+" signature: ")
@@ -226,4 +278,24 @@ func artifactDigest(v *verify.Verdict) string {
 		return "(file)"
 	}
 	return v.Artifact.Digest.String()
+}
+
+// timestampNote says when a trusted timestamp was relied on.
+func timestampNote(v *verify.Verdict) string {
+	if v.TimestampedAt == nil {
+		return ""
+	}
+	return fmt.Sprintf(", timestamped %s by %s", v.TimestampedAt.Format(time.RFC3339), v.TSA)
+}
+
+// revocationNote says what the revocation check found, when it found
+// something to say.
+func revocationNote(v *verify.Verdict) string {
+	switch v.Revocation {
+	case revocation.StatusGood:
+		return ", not revoked"
+	case revocation.StatusUnknown:
+		return ", revocation status UNKNOWN: " + v.RevocationDetail
+	}
+	return ""
 }

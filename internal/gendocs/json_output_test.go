@@ -11,12 +11,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/testimage"
+	"github.com/signet-oci/signet/internal/testpki"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/verify"
 )
@@ -88,6 +90,34 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		"-o", p("oci.jwt"), "--output", "json", subject))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
 		"-m", "build=42", "-o", p("sig.jws"), "--output", "json", subject))
+	// A timestamped signature: the verdict names the timestamp and the TSA.
+	tsa := testpki.New(t, "signet docs TSA")
+	tsaSigner := testpki.ShortLived(t, "signet docs signer", time.Now().Add(time.Hour))
+	tsKey, tsChain, tsCA := tsaSigner.WriteFiles(t, dir, "ts")
+	tsaRoot := tsa.WriteRoot(t, dir, "tsa-root.crt")
+	check("sign.json", run(0, "sign", "-k", tsKey, "-c", tsChain, "--signature-format", "cose", "--timestamp-url", tsa.URL,
+		"--timestamp-root-cert", tsaRoot, "-o", p("ts.cose"), "--output", "json", subject))
+	tsRep := check("verify.json", run(0, "verify", "-f", p("ts.cose"), "--ca-cert", tsCA, "--tsa-root-cert", tsaRoot, "--output", "json", subject))
+	if v := tsRep["signatures"].([]any)[0].(map[string]any); v["timestampedAt"] == nil || v["timestampAuthority"] != "CN=signet docs TSA,O=signet tests" {
+		t.Errorf("timestamped verdict: %v", v)
+	}
+	// A chain naming OCSP and CRL: the verdict reports its revocation
+	// status; with the responders down and --revocation soft, "unknown".
+	rca := testpki.NewRevocationCA(t, "signet docs CA")
+	rKey, rChain, rCA := rca.Leaf(t, "signet docs revocable signer", true, true).WriteFiles(t, dir, "rev")
+	check("sign.json", run(0, "sign", "-k", rKey, "-c", rChain, "--signature-format", "jws", "-o", p("rev.jws"), "--output", "json", subject))
+	for _, c := range []struct {
+		down       bool
+		mode, want string
+	}{{false, "strict", "good"}, {true, "soft", "unknown"}} {
+		rca.SetDown(c.down)
+		rep := check("verify.json", run(0, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--revocation", c.mode, "--output", "json", subject))
+		if v := rep["signatures"].([]any)[0].(map[string]any); v["revocation"] != c.want {
+			t.Errorf("revocation %s: verdict %v", c.mode, v)
+		}
+	}
+	rca.SetDown(true)
+	check("verify.json", run(3, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--output", "json", subject))
 
 	// verify with no signature yet: exit 4, the report still printed,
 	// with signatures [].

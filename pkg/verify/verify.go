@@ -22,6 +22,7 @@ import (
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
 	"github.com/signet-oci/signet/pkg/signature/notation"
+	"github.com/signet-oci/signet/pkg/signature/revocation"
 )
 
 // Trust is what the user trusts.
@@ -29,6 +30,16 @@ type Trust struct {
 	// Certificates given with -c and --ca-cert: a signer's certificate, or
 	// a CA its chain ends at.
 	Certificates []*x509.Certificate
+	// TSACertificates (--tsa-root-cert) are the RFC 3161 time stamping
+	// authorities' roots trusted for Notary Project signatures' timestamps;
+	// when set, those signatures must be timestamped by one of them
+	// (notation's verifyTimestamp "always") and are accepted after their
+	// certificate expires when the timestamp falls in its validity.
+	TSACertificates []*x509.Certificate
+	// Revocation checks every trusted chain (jwt, jws, cose) for
+	// revocation; nil means a new strict checker with no local CRL. A
+	// Checker remembers outcomes: use one per verification run.
+	Revocation *revocation.Checker
 	// Identities, when set, are the only signers trusted: x509 subject
 	// DNs (notation's "x509.subject:" trusted identities; a JWT's leaf
 	// subject must equal one of them).
@@ -69,10 +80,21 @@ type Verdict struct {
 	// Class is a stable name for the failure (docs/exit-codes.md).
 	Class string `json:"errorClass,omitempty"`
 	// Signer is the leaf certificate's subject.
-	Signer     string     `json:"signer,omitempty"`
-	SignedAt   *time.Time `json:"signedAt,omitempty"`
-	Expires    *time.Time `json:"expires,omitempty"`
-	References []string   `json:"references,omitempty"`
+	Signer   string     `json:"signer,omitempty"`
+	SignedAt *time.Time `json:"signedAt,omitempty"`
+	// TimestampedAt is when a trusted RFC 3161 timestamp proves the
+	// signature existed, and TSA the subject of the timestamp authority's
+	// certificate; set only when verification relied on the timestamp.
+	TimestampedAt *time.Time `json:"timestampedAt,omitempty"`
+	TSA           string     `json:"timestampAuthority,omitempty"`
+	Expires       *time.Time `json:"expires,omitempty"`
+	References    []string   `json:"references,omitempty"`
+	// Revocation is the revocation status of a valid signature's chain
+	// (pkg/signature/revocation: good, no revocation information, unknown,
+	// not checked); RevocationDetail says, for unknown, what could not be
+	// checked.
+	Revocation       string `json:"revocation,omitempty"`
+	RevocationDetail string `json:"revocationDetail,omitempty"`
 	// UserMetadata is a Notary Project signature's signed user metadata.
 	UserMetadata map[string]string `json:"userMetadata,omitempty"`
 }
@@ -100,6 +122,12 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 		return nil, err
 	}
 	rep := &Report{Reference: ref.Raw, Subject: subject, Signatures: []*Verdict{}}
+	if opts.Revocation == nil {
+		// One checker per run: a signer's chain is checked once.
+		if opts.Revocation, err = revocation.New(revocation.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Scope == "" {
 		opts.Scope = ref.Repo()
 	}
@@ -165,6 +193,9 @@ func check(ctx context.Context, v *Verdict, format string, envelope []byte, subj
 			v.Class = notation.ClassIdentity
 			return
 		}
+		if !checkRevocation(ctx, v, res.Chain, trust) {
+			return
+		}
 		v.Valid = true
 		if !res.SignedAt.IsZero() {
 			t := res.SignedAt.UTC()
@@ -188,7 +219,9 @@ func check(ctx context.Context, v *Verdict, format string, envelope []byte, subj
 func checkNotation(ctx context.Context, v *Verdict, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) {
 	res, err := notation.Verify(ctx, envelope, format, subject, notation.VerifyOptions{
 		TrustedCertificates: trust.Certificates,
+		TSACertificates:     trust.TSACertificates,
 		Identities:          trust.Identities,
+		SkipRevocation:      true,
 		TrustPolicyFile:     trust.TrustPolicyFile,
 		TrustStoreDir:       trust.TrustStoreDir,
 		Scope:               trust.Scope,
@@ -203,8 +236,11 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 		}
 		return
 	}
-	v.Valid = true
 	v.Signer = res.Signer
+	if !checkRevocation(ctx, v, res.Chain, trust) {
+		return
+	}
+	v.Valid = true
 	if !res.SignedAt.IsZero() {
 		t := res.SignedAt.UTC()
 		v.SignedAt = &t
@@ -214,4 +250,37 @@ func checkNotation(ctx context.Context, v *Verdict, format string, envelope []by
 		v.Expires = &t
 	}
 	v.UserMetadata = res.UserMetadata
+	if !res.TimestampedAt.IsZero() {
+		t := res.TimestampedAt.UTC()
+		v.TimestampedAt, v.TSA = &t, res.TSA
+	}
+}
+
+// checkRevocation checks a trusted chain; it records the status, or the
+// reason and class, on v and reports whether the chain passed.
+func checkRevocation(ctx context.Context, v *Verdict, chain []*x509.Certificate, trust Trust) bool {
+	c := trust.Revocation
+	if c == nil {
+		var err error
+		if c, err = revocation.New(revocation.Options{}); err != nil {
+			v.Reason, v.Class = err.Error(), revocation.ClassUnknown
+			return false
+		}
+	}
+	res, err := c.Check(ctx, chain)
+	if err != nil {
+		prefix := "notation signature: "
+		if v.Format == "jwt" {
+			prefix = "jwt signature: "
+		}
+		v.Reason = prefix + err.Error()
+		v.Class = revocation.ClassUnknown
+		var re *revocation.Error
+		if errors.As(err, &re) {
+			v.Class = re.Class
+		}
+		return false
+	}
+	v.Revocation, v.RevocationDetail = res.Status, res.Detail
+	return true
 }

@@ -18,6 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,7 +28,10 @@ import (
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
 	notationgo "github.com/notaryproject/notation-go"
+	"github.com/notaryproject/notation-go/dir"
+	"github.com/notaryproject/notation-go/plugin"
 	"github.com/notaryproject/notation-go/signer"
+	"github.com/notaryproject/tspclient-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/internal/errdef"
@@ -79,6 +85,74 @@ type SignOptions struct {
 	// SigningAgent names the signer in the envelope's unsigned attributes
 	// (default: notation-go's).
 	SigningAgent string
+	// TimestampURL, when set, is an RFC 3161 time stamping authority: the
+	// signature is countersigned by it (notation's --timestamp-url), so
+	// that verifiers trusting the TSA accept the signature after the
+	// signing certificate expires.
+	TimestampURL string
+	// TimestampRoots are the TSA's trusted root certificates (notation's
+	// --timestamp-root-cert): the TSA's answer must chain to one of them,
+	// or signing fails. Required with TimestampURL.
+	TimestampRoots []*x509.Certificate
+	// TimestampClient is the HTTP client for the TSA (nil: one with a
+	// 30-second timeout).
+	TimestampClient *http.Client
+	// Plugin, when set, signs through the installed notation plugin of
+	// that name (notation's plugin protocol, e.g. a KMS or HSM plugin)
+	// instead of Signer and Certificates: the plugin holds the key and
+	// returns the certificate chain.
+	Plugin string
+	// PluginDir is the notation plugin directory, holding
+	// <name>/notation-<name> (empty: DefaultPluginDir()).
+	PluginDir string
+	// KeyID names the key to the plugin.
+	KeyID string
+	// PluginConfig is passed to the plugin (notation's --plugin-config).
+	PluginConfig map[string]string
+}
+
+// DefaultPluginDir is notation's plugin directory:
+// <user config dir>/notation/plugins (on Linux
+// $XDG_CONFIG_HOME/notation/plugins, else ~/.config/notation/plugins).
+func DefaultPluginDir() (string, error) {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("notation plugin directory: %v", err)
+	}
+	return filepath.Join(d, "notation", dir.PathPlugins), nil
+}
+
+// pluginSigner returns a signer backed by the plugin opts names.
+func pluginSigner(ctx context.Context, opts SignOptions) (notationgo.Signer, error) {
+	if opts.Signer != nil || len(opts.Certificates) > 0 {
+		return nil, errors.New("notation sign: a plugin signs with its own key; give either a plugin or a key and certificate")
+	}
+	if opts.KeyID == "" {
+		return nil, fmt.Errorf("notation sign: plugin %s needs the key ID of the key to sign with", opts.Plugin)
+	}
+	if opts.Plugin != filepath.Base(opts.Plugin) || strings.ContainsAny(opts.Plugin, `/\`) || opts.Plugin == "." || opts.Plugin == ".." {
+		return nil, fmt.Errorf("notation sign: plugin name %q: give the plugin's name, not a path", opts.Plugin)
+	}
+	pluginDir := opts.PluginDir
+	if pluginDir == "" {
+		d, err := DefaultPluginDir()
+		if err != nil {
+			return nil, err
+		}
+		pluginDir = d
+	}
+	p, err := plugin.NewCLIManager(dir.NewSysFS(pluginDir)).Get(ctx, opts.Plugin)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("notation sign: plugin %q is not installed: no executable %s", opts.Plugin, filepath.Join(pluginDir, opts.Plugin, "notation-"+opts.Plugin))
+		}
+		return nil, fmt.Errorf("notation sign: plugin %q: %s", opts.Plugin, oneLine(err))
+	}
+	s, err := signer.NewPluginSigner(p, opts.KeyID, opts.PluginConfig)
+	if err != nil {
+		return nil, fmt.Errorf("notation sign: plugin %q: %s", opts.Plugin, oneLine(err))
+	}
+	return s, nil
 }
 
 // Sign signs subject and returns the envelope.
@@ -87,7 +161,7 @@ func Sign(ctx context.Context, subject ocispec.Descriptor, opts SignOptions) ([]
 	if err != nil {
 		return nil, err
 	}
-	if opts.Signer == nil || len(opts.Certificates) == 0 {
+	if opts.Plugin == "" && (opts.Signer == nil || len(opts.Certificates) == 0) {
 		return nil, errors.New("notation sign: a key and its certificate chain are required")
 	}
 	if opts.Expiry < 0 {
@@ -109,16 +183,46 @@ func Sign(ctx context.Context, subject ocispec.Descriptor, opts SignOptions) ([]
 			target.Annotations[k] = v
 		}
 	}
-	s, err := signer.NewGenericSigner(opts.Signer, opts.Certificates)
-	if err != nil {
+	var s notationgo.Signer
+	if opts.Plugin != "" {
+		if s, err = pluginSigner(ctx, opts); err != nil {
+			return nil, err
+		}
+	} else if s, err = signer.NewGenericSigner(opts.Signer, opts.Certificates); err != nil {
 		return nil, fmt.Errorf("notation sign: %s", oneLine(err))
 	}
-	env, _, err := s.Sign(ctx, target, notationgo.SignerSignOptions{
+	signOpts := notationgo.SignerSignOptions{
 		SignatureMediaType: mediaType,
 		ExpiryDuration:     opts.Expiry,
 		SigningAgent:       opts.SigningAgent,
-	})
+	}
+	if opts.TimestampURL != "" || len(opts.TimestampRoots) > 0 {
+		if opts.TimestampURL == "" || len(opts.TimestampRoots) == 0 {
+			return nil, errors.New("notation sign: a timestamp needs both the TSA's URL and its root certificate")
+		}
+		client := opts.TimestampClient
+		if client == nil {
+			client = &http.Client{Timeout: 30 * time.Second}
+		}
+		ts, err := tspclient.NewHTTPTimestamper(client, opts.TimestampURL)
+		if err != nil {
+			return nil, fmt.Errorf("notation sign: timestamp URL: %s", oneLine(err))
+		}
+		pool := x509.NewCertPool()
+		for _, c := range opts.TimestampRoots {
+			pool.AddCert(c)
+		}
+		signOpts.Timestamper, signOpts.TSARootCAs = ts, pool
+	}
+	env, _, err := s.Sign(ctx, target, signOpts)
 	if err != nil {
+		if signOpts.Timestamper != nil && strings.Contains(strings.ToLower(err.Error()), "timestamp") {
+			return nil, fmt.Errorf("notation sign: timestamp from %s: %s", opts.TimestampURL, oneLine(err))
+		}
+		if opts.Plugin != "" {
+			msg := strings.TrimPrefix(oneLine(err), "failed to sign with the plugin "+opts.Plugin+": ")
+			return nil, fmt.Errorf("notation sign: plugin %q: %s", opts.Plugin, msg)
+		}
 		return nil, signError(err, opts.Certificates[0])
 	}
 	return env, nil
@@ -240,6 +344,10 @@ const (
 	ClassRevoked         = "revoked"
 	ClassSubjectMismatch = "subject mismatch"
 	ClassTrustPolicy     = "trust policy"
+	// ClassTimestamp: the RFC 3161 timestamp is missing, not from a
+	// trusted TSA, not over this signature, or outside the signing
+	// chain's validity.
+	ClassTimestamp = "timestamp"
 )
 
 // Error is a verification failure: a short, stable Class and a one-line

@@ -18,6 +18,7 @@ import (
 	"github.com/notaryproject/notation-go/verifier"
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
 	"github.com/notaryproject/notation-go/verifier/truststore"
+	"github.com/notaryproject/tspclient-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -37,6 +38,19 @@ type VerifyOptions struct {
 	// self-signed certificates are usable trust anchors; others are
 	// ignored.
 	TrustedCertificates []*x509.Certificate
+	// TSACertificates (signet's --tsa-root-cert) are the time stamping
+	// authorities' root certificates trusted for RFC 3161 timestamps. When
+	// set, the in-memory trust policy gains a "tsa" trust store and, as
+	// notation's default verifyTimestamp "always" does, every signature
+	// must carry a timestamp from one of them, made while its signing
+	// chain was valid; the chain may then have expired since. Without
+	// them a timestamp is ignored and the chain must be valid now.
+	TSACertificates []*x509.Certificate
+	// SkipRevocation leaves revocation out of the in-memory trust policy
+	// (override "revocation": "skip"), for a caller that checks the chain
+	// itself (pkg/verify does, with pkg/signature/revocation). A trust
+	// policy file's own setting is kept.
+	SkipRevocation bool
 	// Identities are the x509 subject DNs trusted (notation's
 	// "x509.subject:" trusted identities); empty trusts every identity
 	// the trust store vouches for.
@@ -64,6 +78,12 @@ type Result struct {
 	Expiry       time.Time // zero: no expiry
 	UserMetadata map[string]string
 	Chain        []*x509.Certificate
+	// TimestampedAt is the time an RFC 3161 timestamp the verifier checked
+	// and trusted proves the signature existed (zero: no timestamp was
+	// relied on); TSA is the subject of the authority's signing
+	// certificate.
+	TimestampedAt time.Time
+	TSA           string
 }
 
 // Verify checks envelope (format "jws" or "cose") against subject with
@@ -110,6 +130,10 @@ func Verify(ctx context.Context, envelope []byte, format string, subject ocispec
 		return nil, e
 	}
 	info := outcome.EnvelopeContent.SignerInfo
+	ts, err := trustedTimestamp(ctx, doc, store, scope+"@"+subject.Digest.String(), &info)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{
 		SignedAt: info.SignedAttributes.SigningTime,
 		Expiry:   info.SignedAttributes.Expiry,
@@ -121,11 +145,19 @@ func Verify(ctx context.Context, envelope []byte, format string, subject ocispec
 	if md, err := outcome.UserMetadata(); err == nil && len(md) > 0 {
 		res.UserMetadata = md
 	}
+	if ts != nil {
+		res.TimestampedAt, res.TSA = ts.at, ts.tsa
+	}
 	if !opts.Now.IsZero() {
 		if !res.Expiry.IsZero() && !opts.Now.Before(res.Expiry) {
 			return nil, vErr(ClassExpired, "signature expired at %s", res.Expiry.UTC().Format(time.RFC3339))
 		}
+		// A trusted timestamp replaces "valid now" by "valid when
+		// timestamped", which notation-go has checked.
 		for _, c := range res.Chain {
+			if ts != nil {
+				break
+			}
 			if opts.Now.Before(c.NotBefore) || opts.Now.After(c.NotAfter) {
 				return nil, vErr(ClassCertificate, "certificate %q is not valid at %s (valid %s to %s)", c.Subject, opts.Now.UTC().Format(time.RFC3339), c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 			}
@@ -188,6 +220,12 @@ func resultError(r *notationgo.ValidationResult) *Error {
 	case trustpolicy.TypeExpiry:
 		return vErr(ClassExpired, "%s", rmsg)
 	case trustpolicy.TypeAuthenticTimestamp:
+		if strings.Contains(rmsg, "timestamp") {
+			return vErr(ClassTimestamp, "RFC 3161 timestamp: %s", rmsg)
+		}
+		if hint := timestampHint(r); hint != "" {
+			rmsg += hint
+		}
 		return vErr(ClassCertificate, "%s", rmsg)
 	case trustpolicy.TypeRevocation:
 		return vErr(ClassRevoked, "%s", rmsg)
@@ -246,20 +284,28 @@ func trust(opts VerifyOptions) (*trustpolicy.Document, truststore.X509TrustStore
 			identities = append(identities, "x509.subject:"+id)
 		}
 	}
+	sv := trustpolicy.SignatureVerification{VerificationLevel: trustpolicy.LevelStrict.Name}
+	if opts.SkipRevocation {
+		sv.Override = map[trustpolicy.ValidationType]trustpolicy.ValidationAction{trustpolicy.TypeRevocation: trustpolicy.ActionSkip}
+	}
+	stores := []string{string(truststore.TypeCA) + ":" + storeName}
+	if len(opts.TSACertificates) > 0 {
+		stores = append(stores, string(truststore.TypeTSA)+":"+storeName)
+	}
 	doc := &trustpolicy.Document{
 		Version: "1.0",
 		TrustPolicies: []trustpolicy.TrustPolicy{{
 			Name:                  "signet",
 			RegistryScopes:        []string{"*"},
-			SignatureVerification: trustpolicy.SignatureVerification{VerificationLevel: trustpolicy.LevelStrict.Name},
-			TrustStores:           []string{string(truststore.TypeCA) + ":" + storeName},
+			SignatureVerification: sv,
+			TrustStores:           stores,
 			TrustedIdentities:     identities,
 		}},
 	}
 	if err := doc.Validate(); err != nil {
 		return nil, nil, vErr(ClassTrustPolicy, "invalid trusted identity: %s", oneLine(err))
 	}
-	return doc, &memoryStore{certs: opts.TrustedCertificates}, nil
+	return doc, &memoryStore{certs: opts.TrustedCertificates, tsa: opts.TSACertificates}, nil
 }
 
 // LoadTrustPolicy reads a notation trustpolicy.json (unknown fields are
@@ -312,20 +358,26 @@ func (s storeFS) SysPath(items ...string) (string, error) {
 // memoryStore is an in-memory truststore.X509TrustStore holding the user's
 // certificates as the "ca" store named storeName.
 type memoryStore struct {
-	certs []*x509.Certificate
+	certs, tsa []*x509.Certificate
 }
 
 // GetCertificates returns the usable trust anchors: CA certificates and
 // self-signed certificates, as notation's file trust store requires.
 func (m *memoryStore) GetCertificates(_ context.Context, storeType truststore.Type, name string) ([]*x509.Certificate, error) {
-	if storeType != truststore.TypeCA || name != storeName {
+	certs := m.certs
+	if storeType == truststore.TypeTSA && name == storeName && len(m.tsa) > 0 {
+		certs = m.tsa
+	} else if storeType != truststore.TypeCA || name != storeName {
 		return nil, truststore.TrustStoreError{Msg: fmt.Sprintf("the trust store %q of type %q does not exist", name, storeType)}
 	}
 	var out []*x509.Certificate
-	for _, c := range m.certs {
+	for _, c := range certs {
 		if truststore.ValidateCertificates([]*x509.Certificate{c}) == nil {
 			out = append(out, c)
 		}
+	}
+	if len(out) == 0 && storeType == truststore.TypeTSA {
+		return nil, truststore.CertificateError{Msg: "none of the --tsa-root-cert certificates is a CA or a self-signed certificate; give the TSA's root certificate"}
 	}
 	if len(out) == 0 {
 		return nil, truststore.CertificateError{Msg: "none of the trusted certificates is a CA or a self-signed certificate; give the CA (--ca-cert) or the signer's self-signed certificate"}
@@ -339,4 +391,80 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// timestamp is a trusted RFC 3161 timestamp.
+type timestamp struct {
+	at  time.Time
+	tsa string
+}
+
+// trustedTimestamp returns the timestamp notation-go relied on for a
+// signature it accepted: nil when the applicable policy has no "tsa" trust
+// store, when it says afterCertExpiry and the chain has not expired (the
+// timestamp was then not checked), or when there is no timestamp. The
+// token is re-verified against the same TSA trust store to name the TSA;
+// a failure there makes the signature invalid.
+func trustedTimestamp(ctx context.Context, doc *trustpolicy.Document, store truststore.X509TrustStore, artifactRef string, info *signature.SignerInfo) (*timestamp, error) {
+	if len(info.UnsignedAttributes.TimestampSignature) == 0 || info.SignedAttributes.SigningScheme != signature.SigningSchemeX509 {
+		return nil, nil
+	}
+	policy, err := doc.GetApplicableTrustPolicy(artifactRef)
+	if err != nil {
+		return nil, nil
+	}
+	var tsaRoots []*x509.Certificate
+	for _, s := range policy.TrustStores {
+		typ, name, ok := strings.Cut(s, ":")
+		if !ok || truststore.Type(typ) != truststore.TypeTSA {
+			continue
+		}
+		certs, err := store.GetCertificates(ctx, truststore.TypeTSA, name)
+		if err != nil {
+			return nil, vErr(ClassTimestamp, "RFC 3161 timestamp: TSA trust store %q: %s", name, oneLine(err))
+		}
+		tsaRoots = append(tsaRoots, certs...)
+	}
+	if len(tsaRoots) == 0 {
+		return nil, nil
+	}
+	if policy.SignatureVerification.VerifyTimestamp == trustpolicy.OptionAfterCertExpiry {
+		expired := false
+		for _, c := range info.CertificateChain {
+			expired = expired || time.Now().After(c.NotAfter)
+		}
+		if !expired {
+			return nil, nil
+		}
+	}
+	token, err := tspclient.ParseSignedToken(info.UnsignedAttributes.TimestampSignature)
+	if err != nil {
+		return nil, vErr(ClassTimestamp, "RFC 3161 timestamp: %s", oneLine(err))
+	}
+	tst, err := token.Info()
+	if err != nil {
+		return nil, vErr(ClassTimestamp, "RFC 3161 timestamp: %s", oneLine(err))
+	}
+	at, err := tst.Validate(info.Signature)
+	if err != nil {
+		return nil, vErr(ClassTimestamp, "RFC 3161 timestamp: %s", oneLine(err))
+	}
+	pool := x509.NewCertPool()
+	for _, c := range tsaRoots {
+		pool.AddCert(c)
+	}
+	chain, err := token.Verify(ctx, x509.VerifyOptions{CurrentTime: at.Value, Roots: pool})
+	if err != nil || len(chain) == 0 {
+		return nil, vErr(ClassTimestamp, "RFC 3161 timestamp: not signed by a trusted TSA")
+	}
+	return &timestamp{at: at.Value.UTC(), tsa: chain[0].Subject.String()}, nil
+}
+
+// timestampHint adds, to a "certificate expired" failure of a signature
+// that carries a timestamp nobody asked to trust, what would make it count.
+func timestampHint(r *notationgo.ValidationResult) string {
+	if !strings.Contains(oneLine(r.Error), "expired") {
+		return ""
+	}
+	return " (if the signature carries an RFC 3161 timestamp made while the certificate was valid, trust its TSA with --tsa-root-cert or a \"tsa\" trust store in the trust policy)"
 }

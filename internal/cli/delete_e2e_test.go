@@ -1,0 +1,210 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signet-oci/signet/internal/cli"
+	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/pkg/registry"
+)
+
+// runIn runs signet with stdin.
+func (e *env) runIn(stdin string, args ...string) (int, string, string) {
+	e.t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// signatureCount is how many signatures verify finds for ref.
+func (e *env) signatureCount(ref, crt string) string {
+	e.t.Helper()
+	_, out, _ := e.run("verify", ref, "-c", crt)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestDeleteSignature removes signatures listed by the links API and by the
+// referrers API, with --dry-run, confirmation and refusals.
+func TestDeleteSignature(t *testing.T) {
+	e := newEnv(t)
+	key, crt := e.path("signer.key"), e.path("signer.crt")
+	e.ok("generate", "cert", "--key-out", key, "--cert-out", crt, "--cn", "signer", "--ip", "127.0.0.1", "--key-type", "ec-p256")
+	subject := e.ref("@" + e.subject().Digest.String())
+	// A prototype JWT artifact (links API) and a jws OCI artifact (referrers API).
+	e.ok("sign", "-k", key, "-c", crt, "-o", e.path("sig.jwt"), subject)
+	links := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("sig.jwt"), "--artifact-format", "prototype", subject))
+	e.ok("sign", "-k", key, "-c", crt, "--signature-format", "jws", "-o", e.path("sig.jws"), subject)
+	referrers := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("sig.jws"), "--artifact-format", "oci", subject))
+	e.ok("sign", "-k", key, "-c", crt, "--signature-format", "cose", "-o", e.path("sig.cose"), subject)
+	third := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("sig.cose"), "--artifact-format", "oci", subject))
+	want := func(what, count string) {
+		t.Helper()
+		if got := e.signatureCount(subject, crt); !strings.Contains(got, count) {
+			t.Fatalf("%s: verify says %q, want %q", what, got, count)
+		}
+	}
+	want("seeded", "3 of 3 signature(s) valid")
+
+	// --dry-run: says what, deletes nothing.
+	code, out, errOut := e.run("delete-signature", subject, "--artifact", links, "--dry-run")
+	if code != 0 || !strings.Contains(out, "Would delete jwt signature "+links) || !strings.Contains(out, "(listed by links)") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	want("after --dry-run", "3 of 3")
+
+	// No terminal and no --yes: refused; a terminal answered "n": refused.
+	code, _, errOut = e.run("delete-signature", subject, "--artifact", links)
+	if code != 2 || !strings.Contains(errOut, "add --yes to confirm") {
+		t.Fatalf("no terminal: exit %d %q", code, errOut)
+	}
+	restore := cli.PretendTerminal()
+	code, _, errOut = e.runIn("n\n", "delete-signature", subject, "--artifact", links)
+	if code != 1 || !strings.Contains(errOut, "Delete jwt signature "+links) || !strings.Contains(errOut, "not confirmed; nothing was deleted") {
+		restore()
+		t.Fatalf("answered n: exit %d %q", code, errOut)
+	}
+	want("after n", "3 of 3")
+	// Answered "y": deleted, and only that one.
+	code, out, errOut = e.runIn("y\n", "delete-signature", subject, "--artifact", links)
+	restore()
+	if code != 0 || !strings.Contains(out, "Deleted jwt signature "+links) {
+		t.Fatalf("answered y: exit %d\n%s%s", code, out, errOut)
+	}
+	want("after deleting the links one", "2 of 2")
+	code, out, _ = e.run("discover", subject)
+	if code != 0 || strings.Contains(out, links) || !strings.Contains(out, referrers) {
+		t.Fatalf("discover after delete:\n%s", out)
+	}
+
+	// --yes: the referrers one.
+	out = e.ok("delete-signature", subject, "--artifact", referrers, "--yes")
+	if !strings.Contains(out, "Deleted jws signature "+referrers+" of ") || !strings.Contains(out, "(listed by referrers)") {
+		t.Fatalf("--yes: %s", out)
+	}
+	want("after deleting the referrers one", "1 of 1")
+	code, _, errOut = e.run("pull-signature", subject, "--artifact", referrers, "-o", e.path("gone"))
+	if code == 0 {
+		t.Errorf("the deleted artifact can still be pulled: %s", errOut)
+	}
+
+	// Refusals: not a signature (gone now, the subject itself, unknown).
+	for _, c := range []struct {
+		artifact string
+		code     int
+		want     string
+	}{
+		{referrers, 4, referrers + " is not a signature of "},
+		{e.subject().Digest.String(), 2, "not one of its signatures"},
+		{"sha256:" + strings.Repeat("ab", 32), 4, "is not a signature of"},
+		{"md5:xyz", 2, "is not a digest"},
+	} {
+		code, _, errOut := e.run("delete-signature", subject, "--artifact", c.artifact, "--yes")
+		if code != c.code || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("--artifact %s: exit %d %q, want %d saying %q", c.artifact, code, errOut, c.code, c.want)
+		}
+	}
+	want("after refusals", "1 of 1")
+	_ = third
+}
+
+// TestDeleteSignatureRefused: a registry answering 405 to DELETE is
+// reported with what it needs; the tag fallback is refused before anything
+// is deleted.
+func TestDeleteSignatureRefused(t *testing.T) {
+	layout, err := filepath.Abs("../../testdata/oci-layout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		cfg  registry.Config
+		want string
+	}{
+		{"405", registry.Config{Memory: true}, "refuses to delete manifests (405 Method Not Allowed): deletion is disabled there; it must allow DELETE /v2/<name>/manifests/<digest> (distribution: storage.delete.enabled: true"},
+		{"tag fallback", registry.Config{Memory: true, DisableReferrersAPI: true, DisableLinks: true}, "(listed by tag-fallback): removing a signature is not yet supported on the tag fallback; nothing was deleted"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := faultreg.NewConfig(t, c.cfg)
+			srv.Use(faultreg.Always(faultreg.Match(http.MethodDelete, func(string) bool { return true }), http.StatusMethodNotAllowed, nil, []byte(`{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`)))
+			e := &env{t: t, host: srv.Host, dir: t.TempDir()}
+			e.ok("copy", "oci-layout:"+layout+":latest", e.ref(":latest"))
+			key, crt := e.cert("signer")
+			subject := e.ref("@" + e.subject().Digest.String())
+			e.ok("sign", "-k", key, "-c", crt, "--signature-format", "jws", "-o", e.path("sig.jws"), subject)
+			art := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("sig.jws"), "--artifact-format", "oci", subject))
+			code, out, errOut := e.run("delete-signature", subject, "--artifact", art, "--yes")
+			if code != 1 || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("exit %d\n%s%s\nwant one line saying %q", code, out, errOut, c.want)
+			}
+			if n := srv.Count(http.MethodDelete, "/v2/busybox/manifests/"+art); c.name == "tag fallback" && n != 0 {
+				t.Errorf("the tag fallback case sent %d DELETE requests", n)
+			}
+			if c.name == "tag fallback" {
+				// Pruning: the rejected signature is on the tag fallback,
+				// so it is skipped with the reason, and the command fails.
+				_, strangerCrt := e.cert("stranger")
+				code, out, errOut := e.run("delete-signature", subject, "--all-invalid", "-c", strangerCrt, "--yes")
+				if code != 1 || !strings.Contains(errOut, "Warning: skipping "+art+" (listed by tag-fallback)") || !strings.Contains(errOut, "1 selected signature(s) not deleted") || strings.Contains(out, "Deleted") {
+					t.Errorf("--all-invalid on the tag fallback: exit %d\n%s%s", code, out, errOut)
+				}
+			}
+			if got := e.signatureCount(subject, crt); !strings.Contains(got, "1 of 1") {
+				t.Errorf("after the refusal: %q", got)
+			}
+		})
+	}
+}
+
+// TestDeleteRejectedSignatures: --expired and --all-invalid remove what
+// verify rejects with the trust given, and nothing else.
+func TestDeleteRejectedSignatures(t *testing.T) {
+	e := newEnv(t)
+	key, crt := e.cert("signer")
+	strangerKey, strangerCrt := e.cert("stranger")
+	subject := e.ref("@" + e.subject().Digest.String())
+	push := func(name, key, crt string, extra ...string) string {
+		sig := e.path(name + ".jws")
+		e.ok(append([]string{"sign", "-k", key, "-c", crt, "--signature-format", "jws", "-o", sig, subject}, extra...)...)
+		return strings.TrimSpace(e.ok("push-signature", "--signature", sig, "--artifact-format", "oci", subject))
+	}
+	valid := push("valid", key, crt)
+	expired := push("expired", key, crt, "--expiry", "1s")
+	stranger := push("stranger", strangerKey, strangerCrt)
+	time.Sleep(2100 * time.Millisecond)
+
+	code, out, errOut := e.run("delete-signature", subject, "--expired", "-c", crt, "--dry-run")
+	if code != 0 || strings.Count(out, "Would delete") != 1 || !strings.Contains(out, "Would delete jws signature "+expired) {
+		t.Fatalf("--expired --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = e.run("delete-signature", subject, "--all-invalid", "-c", crt, "--dry-run")
+	if code != 0 || strings.Count(out, "Would delete") != 2 || !strings.Contains(out, expired) || !strings.Contains(out, stranger) || strings.Contains(out, valid) {
+		t.Fatalf("--all-invalid --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = e.run("delete-signature", subject, "--all-invalid")
+	if code != 2 || !strings.Contains(errOut, "give the certificates you trust") {
+		t.Fatalf("--all-invalid without trust: exit %d %q", code, errOut)
+	}
+	code, _, errOut = e.run("delete-signature", subject, "--all-invalid", "--artifact", valid, "-c", crt)
+	if code != 2 || !strings.Contains(errOut, "give one of --artifact, --all-invalid and --expired") {
+		t.Fatalf("two selections: exit %d %q", code, errOut)
+	}
+
+	out = e.ok("delete-signature", subject, "--all-invalid", "-c", crt, "--yes")
+	if strings.Count(out, "Deleted jws signature") != 2 || strings.Contains(out, valid) {
+		t.Fatalf("--all-invalid --yes:\n%s", out)
+	}
+	if got := e.signatureCount(subject, crt); !strings.Contains(got, "1 of 1 signature(s) valid") {
+		t.Fatalf("after pruning: %q", got)
+	}
+	out = e.ok("delete-signature", subject, "--all-invalid", "-c", crt, "--yes")
+	if !strings.Contains(out, "Nothing to delete: 1 of 1 signature(s)") {
+		t.Fatalf("nothing left to prune: %s", out)
+	}
+}
