@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"io"
-	"slices"
 	"sort"
 	"sync"
 
@@ -14,7 +13,7 @@ import (
 // One mutex guards it all; values are never mutated after insertion.
 type memStore struct {
 	mu    sync.RWMutex
-	blobs map[digest.Digest][]byte
+	blobs map[digest.Digest]*chunks
 	repos map[string]*memRepo
 }
 
@@ -31,7 +30,7 @@ type memRepo struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{blobs: map[digest.Digest][]byte{}, repos: map[string]*memRepo{}}
+	return &memStore{blobs: map[digest.Digest]*chunks{}, repos: map[string]*memRepo{}}
 }
 
 func (s *memStore) close() error { return nil }
@@ -59,12 +58,8 @@ func (s *memStore) blobSize(d digest.Digest) (int64, error) {
 	if !ok {
 		return 0, errNotFound
 	}
-	return int64(len(b)), nil
+	return b.n, nil
 }
-
-type nopSeekCloser struct{ *bytes.Reader }
-
-func (nopSeekCloser) Close() error { return nil }
 
 func (s *memStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) {
 	s.mu.RLock()
@@ -73,29 +68,30 @@ func (s *memStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) {
 	if !ok {
 		return nil, 0, errNotFound
 	}
-	return nopSeekCloser{bytes.NewReader(b)}, int64(len(b)), nil
+	return &chunkReader{c: b}, b.n, nil
 }
 
-type memUpload struct{ buf []byte }
+// memUpload is an upload's content, in chunks (memchunks.go).
+type memUpload struct{ c *chunks }
 
-func (u *memUpload) Write(p []byte) (int, error) { u.buf = append(u.buf, p...); return len(p), nil }
-func (u *memUpload) size() int64                 { return int64(len(u.buf)) }
+func (u *memUpload) Write(p []byte) (int, error) { return u.c.Write(p) }
+func (u *memUpload) size() int64                 { return u.c.n }
 func (u *memUpload) reader() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(u.buf)), nil
+	return &chunkReader{c: u.c}, nil
 }
-func (u *memUpload) truncate(n int64) error { u.buf = u.buf[:n]; return nil }
-func (u *memUpload) discard() error         { u.buf = nil; return nil }
+func (u *memUpload) truncate(n int64) error { u.c.truncate(n); return nil }
+func (u *memUpload) discard() error         { u.c = &chunks{}; return nil }
 
-func (s *memStore) newUpload() (uploadFile, error) { return &memUpload{}, nil }
+func (s *memStore) newUpload() (uploadFile, error) { return &memUpload{c: &chunks{}}, nil }
 
 func (s *memStore) commitBlob(uf uploadFile, d digest.Digest) error {
 	u := uf.(*memUpload)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.blobs[d]; !ok {
-		s.blobs[d] = slices.Clip(u.buf)
+		s.blobs[d] = u.c // the upload is done with it: no copy
 	}
-	u.buf = nil
+	u.c = &chunks{}
 	return nil
 }
 
