@@ -232,13 +232,23 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 
 	// Index entries first: a listing skips entries whose manifest does not
 	// exist, so a crash between the steps never shows anything half-done.
-	for _, e := range idx {
+	// On a failure (a full disk) the entries written are removed again:
+	// nothing of a refused PUT stays behind.
+	undo := func(err error, written int) error {
+		if ok, herr := rg.store.hasManifest(repo, d); herr == nil && !ok {
+			for _, e := range idx[:written] {
+				_ = rg.store.deleteIndex(repo, e.kind, e.subject, d)
+			}
+		}
+		return err
+	}
+	for i, e := range idx {
 		if err := rg.store.putIndex(repo, e.kind, e.subject, indexEntry{member: d, data: e.data}); err != nil {
-			return err
+			return undo(err, i)
 		}
 	}
 	if err := rg.store.putManifest(repo, d, mt, body); err != nil {
-		return err
+		return undo(err, len(idx))
 	}
 	for _, t := range tags {
 		if err := rg.store.putTag(repo, t, d); err != nil {
