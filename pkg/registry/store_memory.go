@@ -13,7 +13,7 @@ import (
 // One mutex guards it all; values are never mutated after insertion.
 type memStore struct {
 	mu    sync.RWMutex
-	blobs map[digest.Digest]*chunks
+	blobs map[digest.Digest]*memBlob
 	repos map[string]*memRepo
 }
 
@@ -30,10 +30,20 @@ type memRepo struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{blobs: map[digest.Digest]*chunks{}, repos: map[string]*memRepo{}}
+	return &memStore{blobs: map[digest.Digest]*memBlob{}, repos: map[string]*memRepo{}}
 }
 
-func (s *memStore) close() error { return nil }
+func (s *memStore) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.blobs {
+		if b.f != nil {
+			b.f.Close()
+		}
+	}
+	s.blobs = map[digest.Digest]*memBlob{}
+	return nil
+}
 
 // repo returns the repository, creating it if create is set (callers hold
 // the write lock then).
@@ -68,19 +78,8 @@ func (s *memStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) {
 	if !ok {
 		return nil, 0, errNotFound
 	}
-	return &chunkReader{c: b}, b.n, nil
+	return b.open(), b.n, nil
 }
-
-// memUpload is an upload's content, in chunks (memchunks.go).
-type memUpload struct{ c *chunks }
-
-func (u *memUpload) Write(p []byte) (int, error) { return u.c.Write(p) }
-func (u *memUpload) size() int64                 { return u.c.n }
-func (u *memUpload) reader() (io.ReadCloser, error) {
-	return &chunkReader{c: u.c}, nil
-}
-func (u *memUpload) truncate(n int64) error { u.c.truncate(n); return nil }
-func (u *memUpload) discard() error         { u.c = &chunks{}; return nil }
 
 func (s *memStore) newUpload() (uploadFile, error) { return &memUpload{c: &chunks{}}, nil }
 
@@ -89,9 +88,14 @@ func (s *memStore) commitBlob(uf uploadFile, d digest.Digest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.blobs[d]; !ok {
-		s.blobs[d] = u.c // the upload is done with it: no copy
+		s.blobs[d] = &memBlob{c: u.c, f: u.f, n: u.n} // the upload is done with it: no copy
+		u.f = nil
 	}
 	u.c = &chunks{}
+	if u.f != nil {
+		u.f.Close()
+		u.f = nil
+	}
 	return nil
 }
 
