@@ -154,7 +154,11 @@ func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Referen
 			if !wrote {
 				return res, nil
 			}
-			return c.settle(ctx, ref, tag, change, res, o, 0)
+			r, err := c.settle(ctx, ref, tag, change, res, o, 0)
+			if errors.Is(err, errIndexLost) {
+				continue
+			}
+			return r, err
 		}
 		body, err := json.Marshal(ocispec.Index{
 			Versioned: specs.Versioned{SchemaVersion: 2},
