@@ -161,11 +161,10 @@ func TestConcurrentSigners(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tg := mk(t)
 			var st stats
+			// Every trial runs even after a loss, so that the summary
+			// counts them all (SIGNET_BIN=an older signet measures it).
 			for trial := range trials {
 				runTrial(t, s, tg, layout, subject, sigs, trial, &st)
-				if t.Failed() {
-					return
-				}
 			}
 			t.Logf("%s", st.summary(tg.name, trials, signers))
 			if path := os.Getenv("SIGNET_STRESS_REPORT"); path != "" {
