@@ -25,6 +25,7 @@ run() { # run memory|root: prints the seconds the upload took
 	local mode=$1 url loc t0 t1 code
 	local args=(--memory)
 	[[ $mode == root ]] && { rm -rf "$work/root"; args=(--root "$work/root"); }
+	rm -f "$work/url"
 	"$SIGNET" registry serve --addr 127.0.0.1:0 "${args[@]}" >"$work/url" 2>"$work/log" &
 	PID=$!
 	for _ in $(seq 1 600); do [[ -s "$work/url" ]] && break; sleep 0.05; done
