@@ -3,7 +3,8 @@
 # (unit tests, the embedded registry's tests, the testscripts against the
 # embedded registry), with the OCI-format testscripts and the oras interop
 # tests also run against a real distribution registry (v3, no referrers API:
-# the tag-fallback path) started here on a loopback port.
+# the tag-fallback path) started here on a loopback port; internal/stresstest
+# runs 16 concurrent push-signature processes against it too (3 trials).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${TOOLS:-$PWD/bin/tools}"
