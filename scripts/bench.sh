@@ -279,6 +279,7 @@ echo "Throughput ratio embedded/distribution: push $(ratio "${PUSH[distribution]
 echo
 
 # --- concurrent signers (docs/reliability.md) --------------------------------
+cd "$ROOT"
 STRESS_TRIALS=20
 [[ -n "${BENCH_QUICK:-}" ]] && STRESS_TRIALS=2
 echo "## Concurrent signers: 16 push-signature processes for one subject"
@@ -323,7 +324,7 @@ echo "## registry serve: accepting one ${UPLOAD_MIB} MiB blob, --memory against 
 echo
 echo "Alternating pairs (memory, root, ...), $UPLOAD_PAIRS of them, each on a freshly started \`signet registry serve\`, the blob sent by curl (POST a session, PUT the body): scripts/bench-upload.sh."
 echo
-./scripts/bench-upload.sh "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
+"$ROOT/scripts/bench-upload.sh" "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
 echo
 
 # --- start-up and size -------------------------------------------------------
