@@ -67,11 +67,13 @@ type IndexUpdateOptions struct {
 	MaxAttempts int
 	// SettleDelay is the wait before the final verification on a registry
 	// not known to honour conditional writes (default 500ms; at least
-	// MaxStale plus four times the duration of the index PUT).
+	// MaxStale plus four times the duration of this writer's index GET and
+	// PUT, at most 10s).
 	SettleDelay time.Duration
-	// MaxStale is the longest this writer waits between reading the index
-	// and starting to write it back; past it, the index is read again
-	// (default 100ms).
+	// MaxStale is the longest this writer waits between receiving the
+	// index and starting to write it back; past it, the index is read
+	// again (default 100ms). Network time is not counted: the settle delay
+	// grows with it instead.
 	MaxStale time.Duration
 }
 
@@ -129,6 +131,7 @@ func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Referen
 	res := &IndexUpdateResult{Tag: tag}
 	provedConditional := false // the registry answered 412 once
 	wrote := false             // a write of ours may be the current index
+	settleWait := o.SettleDelay
 	for {
 		if res.Attempts >= o.MaxAttempts {
 			return res, fmt.Errorf("updating the referrers tag %s of %s: %w (%d attempts, %d conflicts, %d overwritten)",
@@ -141,11 +144,13 @@ func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Referen
 		}
 		res.Attempts++
 
+		getStart := time.Now()
 		cur, err := c.readIndex(ctx, ref, tag)
 		if err != nil {
 			return res, err
 		}
 		readAt := time.Now()
+		getTook := readAt.Sub(getStart)
 		merged, changed := applyIndexChange(cur.entries, change)
 		if !changed {
 			// The change is there: nothing of ours to write, or a write of
@@ -154,7 +159,7 @@ func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Referen
 			if !wrote {
 				return res, nil
 			}
-			r, err := c.settle(ctx, ref, tag, change, res, o, 0)
+			r, err := c.settle(ctx, ref, tag, change, res, settleWait)
 			if errors.Is(err, errIndexLost) {
 				continue
 			}
@@ -213,8 +218,10 @@ func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Referen
 				continue
 			}
 		}
-		wait := max(o.SettleDelay, o.MaxStale+4*putTook)
-		r, err := c.settle(ctx, ref, tag, change, res, o, min(wait, maxIndexSettleDelay))
+		// A writer as slow as this one (its GET answered late, its PUT
+		// applied late) must have written by the time we look again.
+		settleWait = min(max(o.SettleDelay, o.MaxStale+4*(getTook+putTook)), maxIndexSettleDelay)
+		r, err := c.settle(ctx, ref, tag, change, res, settleWait)
 		if errors.Is(err, errIndexLost) {
 			continue
 		}
@@ -225,10 +232,7 @@ func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Referen
 var errIndexLost = errors.New("the change was overwritten")
 
 // settle waits, then checks that the index holds the change.
-func (c *Client) settle(ctx context.Context, ref reference.Reference, tag string, change IndexChange, res *IndexUpdateResult, o IndexUpdateOptions, wait time.Duration) (*IndexUpdateResult, error) {
-	if wait == 0 {
-		wait = o.SettleDelay
-	}
+func (c *Client) settle(ctx context.Context, ref reference.Reference, tag string, change IndexChange, res *IndexUpdateResult, wait time.Duration) (*IndexUpdateResult, error) {
 	if err := sleepCtx(ctx, wait); err != nil {
 		return res, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -166,5 +167,25 @@ func TestUpdateReferrersIndexBounded(t *testing.T) {
 	res, err := srv.Client(t, remote.Options{}).UpdateReferrersIndex(context.Background(), srv.Ref(t, "busybox"), indexSubject, remote.IndexChange{Add: []ocispec.Descriptor{entry(1)}}, &remote.IndexUpdateOptions{MaxAttempts: 4})
 	if !errors.Is(err, remote.ErrIndexContention) || res.Attempts != 4 || res.Conflicts != 4 {
 		t.Fatalf("%+v %v, want ErrIndexContention after 4 attempts", res, err)
+	}
+}
+
+// TestUpdateReferrersIndexSlowRegistry: a registry far away (every index
+// request 150 ms, more than MaxStale) is not mistaken for a stale read:
+// the settle delay grows with the network time instead.
+func TestUpdateReferrersIndexSlowRegistry(t *testing.T) {
+	srv := faultreg.New(t)
+	srv.Use(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/manifests/sha256-") {
+			time.Sleep(150 * time.Millisecond)
+		}
+		return false
+	})
+	res, err := srv.Client(t, remote.Options{}).UpdateReferrersIndex(context.Background(), srv.Ref(t, "busybox"), indexSubject, remote.IndexChange{Add: []ocispec.Descriptor{entry(1)}}, nil)
+	if err != nil || res.Stale != 0 || res.Attempts != 1 {
+		t.Fatalf("%+v %v, want one round, nothing stale", res, err)
+	}
+	if !listed(t, srv)[entry(1).Digest] {
+		t.Fatal("the entry is not listed")
 	}
 }
