@@ -46,7 +46,7 @@ import (
 // Defaults of IndexUpdateOptions.
 const (
 	DefaultIndexMaxAttempts = 50
-	DefaultIndexSettleDelay = 500 * time.Millisecond
+	DefaultIndexSettleDelay = time.Second
 	DefaultIndexMaxStale    = 100 * time.Millisecond
 	maxIndexSettleDelay     = 10 * time.Second
 	indexBackoffBase        = 20 * time.Millisecond
@@ -66,7 +66,7 @@ type IndexUpdateOptions struct {
 	// MaxAttempts bounds the read-merge-write rounds (default 50).
 	MaxAttempts int
 	// SettleDelay is the wait before the final verification on a registry
-	// not known to honour conditional writes (default 500ms; at least
+	// not known to honour conditional writes (default 1s; at least
 	// MaxStale plus four times the duration of this writer's index GET and
 	// PUT, at most 10s).
 	SettleDelay time.Duration
