@@ -22,7 +22,10 @@ head -c "$((MIB << 20))" /dev/urandom >"$work/blob"
 digest="sha256:$(sha256sum "$work/blob" | cut -d' ' -f1)"
 
 run() { # run memory|root: prints the seconds the upload took
+	# (in a command substitution: the EXIT trap does not reach it, so a
+	# failure stops its registry itself)
 	local mode=$1 url loc t0 t1 code
+	trap 'if [[ -n "$PID" ]]; then kill "$PID" 2>/dev/null || true; fi' EXIT
 	local args=(--memory)
 	[[ $mode == root ]] && { rm -rf "$work/root"; args=(--root "$work/root"); }
 	rm -f "$work/url"
