@@ -11,6 +11,9 @@
 #     10,000 referrers (default and --depth 1, signet and oras), verify at
 #     10,000; wall time (median), peak RSS and HTTP request counts;
 #   - signet version start-up time and binary size;
+#   - registry serve --memory against --root accepting a 300 MiB blob;
+#   - 16 concurrent push-signature processes for one subject, 20 trials on
+#     each registry kind (docs/reliability.md), and oras attach beside it;
 #   - 256 MiB blob push/pull through the same client (oras) against both
 #     registries, and the referrers listing time at 100/1,000/10,000.
 #
@@ -273,6 +276,55 @@ for r in embedded distribution; do
 done
 echo
 echo "Throughput ratio embedded/distribution: push $(ratio "${PUSH[distribution]}" "${PUSH[embedded]}"), pull $(ratio "${PULL[distribution]}" "${PULL[embedded]}")."
+echo
+
+# --- concurrent signers (docs/reliability.md) --------------------------------
+cd "$ROOT"
+STRESS_TRIALS=20
+[[ -n "${BENCH_QUICK:-}" ]] && STRESS_TRIALS=2
+echo "## Concurrent signers: 16 push-signature processes for one subject"
+echo
+echo "$STRESS_TRIALS trials per registry of 16 \`bin/signet push-signature --artifact-format oci\` processes started at once (internal/stresstest); every trial must leave all 16 artifacts listed by discover and by the registry."
+echo
+rm -f "$work/stress.txt"
+if SIGNET_BIN="$SIGNET" SIGNET_STRESS_TRIALS=$STRESS_TRIALS SIGNET_TEST_REGISTRY="$DISTRIBUTION_ADDR" SIGNET_STRESS_REPORT="$work/stress.txt" \
+	go test -count=1 -timeout 30m -run TestConcurrentSigners ./internal/stresstest >"$work/stress.log" 2>&1; then
+	sed 's/^/- /' "$work/stress.txt"
+else
+	echo "FAILED:"
+	echo '```'
+	tail -40 "$work/stress.log"
+	echo '```'
+fi
+echo
+# The same race with the oras CLI (oras-go maintains the tag index without
+# conditions or verification), for comparison: artifacts listed out of 16.
+echo "Baseline, 16 concurrent \`oras attach\` on distribution (tag fallback), artifacts listed afterwards:"
+echo
+layout_img="$ROOT/testdata/oci-layout"
+for ((trial = 0; trial < 3; trial++)); do
+	repo="$DISTRIBUTION_ADDR/oras-race/t$trial"
+	"$SIGNET" copy "oci-layout:$layout_img:latest" "$repo:latest" >/dev/null 2>&1
+	pids=()
+	for ((i = 0; i < 16; i++)); do
+		echo "sig $trial $i $RANDOM" >"$work/att$i.txt"
+		(cd "$work" && "$ORAS" attach --plain-http --artifact-type application/x-race "$repo:latest" "att$i.txt" >/dev/null 2>&1) &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || true; done
+	n=$("$ORAS" discover --plain-http --format json "$repo:latest" 2>/dev/null | grep -o '"artifactType": *"application/x-race"' | wc -l)
+	echo "- trial $((trial + 1)): $n of 16"
+done
+echo
+
+# --- --memory against --root (docs/performance.md) ---------------------------
+UPLOAD_MIB=300 UPLOAD_PAIRS=5
+[[ -n "${BENCH_QUICK:-}" ]] && UPLOAD_MIB=32 UPLOAD_PAIRS=2
+echo "## registry serve: accepting one ${UPLOAD_MIB} MiB blob, --memory against --root"
+echo
+echo "Alternating pairs (memory, root, ...), $UPLOAD_PAIRS of them, each on a freshly started \`signet registry serve\`, the blob sent by curl (POST a session, PUT the body): scripts/bench-upload.sh."
+echo
+"$ROOT/scripts/bench-upload.sh" "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
 echo
 
 # --- start-up and size -------------------------------------------------------

@@ -5,7 +5,8 @@
 # tests also run against a real distribution registry (v3, no referrers API:
 # the tag-fallback path) started here on a loopback port, and the tests against
 # the genuine seed tools (bin/seed-tools, `make seed-tools`) given
-# SIGNET_SEED_TOOLS.
+# SIGNET_SEED_TOOLS; internal/stresstest runs 16 concurrent push-signature
+# processes against it too (3 trials).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${TOOLS:-$PWD/bin/tools}"

@@ -19,13 +19,14 @@ func newRegistryCmd(streams IOStreams) *cobra.Command {
 }
 
 type registryServeOptions struct {
-	Addr     string
-	Root     string
-	Memory   bool
-	Htpasswd string
-	TLSCert  string
-	TLSKey   string
-	Debug    bool
+	Addr        string
+	Root        string
+	Memory      bool
+	Htpasswd    string
+	TLSCert     string
+	TLSKey      string
+	Debug       bool
+	NoReferrers bool
 }
 
 func newRegistryServeCmd(streams IOStreams) *cobra.Command {
@@ -42,6 +43,7 @@ is printed on stdout once it is ready (useful with --addr 127.0.0.1:0).
 SIGINT or SIGTERM shut it down gracefully. See docs/registry.md.`,
 		Example: `  signet registry serve --memory
   signet registry serve --addr 127.0.0.1:5000 --root ./registry-data
+  signet registry serve --memory --no-referrers   # test the referrers tag fallback
   signet registry serve --htpasswd ./htpasswd --tls-cert server.crt --tls-key server.key`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,6 +57,7 @@ SIGINT or SIGTERM shut it down gracefully. See docs/registry.md.`,
 	f.StringVar(&opts.Htpasswd, "htpasswd", "", "require basic auth, checked against this htpasswd file (bcrypt entries)")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "private key for --tls-cert (PEM)")
+	f.BoolVar(&opts.NoReferrers, "no-referrers", false, "serve no referrers API, like registries that lack it: clients use the sha256-<hex> tag fallback")
 	f.BoolVar(&opts.Debug, "debug", false, "log one line per request to stderr")
 	cmd.MarkFlagsMutuallyExclusive("root", "memory")
 	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
@@ -74,6 +77,7 @@ func runRegistryServe(cmd *cobra.Command, opts *registryServeOptions, streams IO
 		HtpasswdFile: opts.Htpasswd,
 		TLSCertFile:  opts.TLSCert,
 		TLSKeyFile:   opts.TLSKey,
+		NoReferrers:  opts.NoReferrers,
 		Logger:       logger,
 		Ready: func(url string) {
 			fmt.Fprintln(streams.Out, url)

@@ -6,7 +6,6 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	orasremote "oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/signet-oci/signet/internal/errdef"
@@ -158,28 +156,34 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 		}
 	}
 	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(manifestBytes), Size: int64(len(manifestBytes))}
-	repo, err := client.Repository(req.Ref)
+	// The manifest is pushed without oras-go's referrers handling: on a
+	// registry without the referrers API, oras-go would read, merge and
+	// overwrite the sha256-<hex> index unconditionally, and concurrent
+	// signers would lose each other's entries. remote.UpdateReferrersIndex
+	// does it without losing any (docs/reliability.md).
+	pushed, err := client.PushManifest(ctx, req.Ref, desc.Digest.String(), desc, manifestBytes, nil)
 	if err != nil {
-		return nil, err
-	}
-	before := client.Requests()
-	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(manifestBytes)); err != nil {
-		var re *orasremote.ReferrersError
-		if !errors.As(err, &re) || !re.IsReferrersIndexDelete() {
-			return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, format, err))
-		}
-		// The new referrers index is tagged; only the clean-up of the
-		// previous one failed (registries often refuse deletes).
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the registry refused to delete the previous referrers index (%v); it stays as an untagged manifest", rootCause(err)))
+		return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, format, err))
 	}
 	switch {
 	case format == FormatPrototype:
 		res.Discovery = "links"
-	case client.Requests()-before > 1:
-		// oras-go maintained the sha256-<hex> referrers index tag.
-		res.Discovery = "tag-fallback"
-	default:
+	case pushed.Subject != "":
+		// The registry processed the subject (OCI-Subject): it serves the
+		// referrers API.
 		res.Discovery = "referrers"
+	default:
+		subject, entry, err := remote.ReferrerEntry(desc, manifestBytes)
+		if err != nil {
+			return nil, err
+		}
+		if subject == nil {
+			return nil, fmt.Errorf("the artifact manifest %s has no subject", desc.Digest)
+		}
+		if _, err := client.UpdateReferrersIndex(ctx, req.Ref, subject.Digest, remote.IndexChange{Add: []ocispec.Descriptor{entry}}, nil); err != nil {
+			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("the artifact manifest %s is pushed, but indexing it under the referrers tag failed: %w", desc.Digest, err))
+		}
+		res.Discovery = "tag-fallback"
 	}
 	res.Artifact = desc
 	res.Reference = req.Ref.Repo() + "@" + desc.Digest.String()
@@ -228,16 +232,6 @@ func notationAnnotations(envelope []byte, sigFormat string, extra map[string]str
 		}
 	}
 	return a, nil
-}
-
-func rootCause(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
-		}
-		err = u
-	}
 }
 
 func pickPrebuilt(asked, have string) string {

@@ -151,3 +151,116 @@ func BenchmarkReferrers10k(b *testing.B) {
 		}
 	}
 }
+
+// benchBlobSize300 is the size the issue measured --memory against --root with.
+const benchBlobSize300 = 300 << 20
+
+// fastPattern yields size deterministic bytes at memory speed: a 1 MiB
+// block repeated, each copy stamped with its index (patternReader makes
+// every byte and would be the bottleneck).
+type fastPattern struct {
+	off, size int64
+}
+
+var patternBlock = func() []byte {
+	b := make([]byte, 1<<20)
+	_, _ = io.ReadFull(&patternReader{size: int64(len(b))}, b)
+	return b
+}()
+
+func (r *fastPattern) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	in := r.off % int64(len(patternBlock))
+	n := copy(p, patternBlock[in:min(int64(len(patternBlock)), in+r.size-r.off)])
+	if in == 0 && n >= 8 {
+		binary.LittleEndian.PutUint64(p, uint64(r.off))
+	}
+	r.off += int64(n)
+	return n, nil
+}
+
+// pushUpload pushes size pattern bytes to repo: monolithically (POST
+// ?digest=), in one session PUT (POST, then PUT with the body, as oras and
+// distribution clients do), or in chunks (POST, PATCHes of chunk bytes, PUT).
+func pushUpload(b *testing.B, base, repo, mode string, size int64, d digest.Digest) {
+	b.Helper()
+	send := func(method, url string, body io.Reader, n int64, hdr map[string]string) *http.Response {
+		req, _ := http.NewRequest(method, url, body)
+		req.ContentLength = n
+		if body == nil {
+			req.Body = http.NoBody
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if mode == "monolithic" {
+		if r := send("POST", base+"/v2/"+repo+"/blobs/uploads/?digest="+d.String(), &fastPattern{size: size}, size, nil); r.StatusCode != 201 {
+			b.Fatalf("POST: %s", r.Status)
+		}
+		return
+	}
+	r := send("POST", base+"/v2/"+repo+"/blobs/uploads/", nil, 0, nil)
+	if r.StatusCode != 202 {
+		b.Fatalf("POST: %s", r.Status)
+	}
+	loc := r.Header.Get("Location")
+	sep := "&"
+	if mode == "session" {
+		if r := send("PUT", loc+sep+"digest="+d.String(), &fastPattern{size: size}, size, nil); r.StatusCode != 201 {
+			b.Fatalf("PUT: %s", r.Status)
+		}
+		return
+	}
+	const chunk = 8 << 20
+	pr := &fastPattern{size: size}
+	for off := int64(0); off < size; off += chunk {
+		n := min(chunk, size-off)
+		r := send("PATCH", loc, io.LimitReader(pr, n), n, map[string]string{"Content-Range": strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+n-1, 10)})
+		if r.StatusCode != 202 {
+			b.Fatalf("PATCH: %s", r.Status)
+		}
+		loc = r.Header.Get("Location")
+	}
+	if r := send("PUT", loc+sep+"digest="+d.String(), nil, 0, nil); r.StatusCode != 201 {
+		b.Fatalf("PUT: %s", r.Status)
+	}
+}
+
+// BenchmarkUpload300MiB accepts a 300 MiB blob into memory and onto disk,
+// monolithically, in one session PUT and in 8 MiB chunks (each iteration a
+// new repository; the content is the same, which neither store dedups
+// before the upload completes).
+func BenchmarkUpload300MiB(b *testing.B) {
+	d, err := digest.Canonical.FromReader(&fastPattern{size: benchBlobSize300})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"monolithic", "session", "chunked"} {
+		for _, storage := range []string{"memory", "disk"} {
+			b.Run(mode+"/"+storage, func(b *testing.B) {
+				cfg := Config{Memory: true}
+				if storage == "disk" {
+					cfg = Config{Root: b.TempDir()}
+				}
+				_, base := newTestRegistry(b, cfg)
+				b.SetBytes(benchBlobSize300)
+				i := 0
+				for b.Loop() {
+					i++
+					pushUpload(b, base, "bench"+strconv.Itoa(i), mode, benchBlobSize300, d)
+				}
+			})
+		}
+	}
+}

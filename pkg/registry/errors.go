@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"syscall"
 )
 
 // Error codes of the OCI distribution specification (v1.1, "Error Codes").
@@ -64,8 +65,7 @@ type errorEntry struct {
 func (rg *Registry) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		rg.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = newErr(http.StatusInternalServerError, codeUnsupported, "internal server error")
+		ae = rg.internalError(r, err)
 	}
 	if ae.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="signet"`)
@@ -77,4 +77,19 @@ func (rg *Registry) writeError(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	_ = json.NewEncoder(w).Encode(errorBody{Errors: []errorEntry{{Code: ae.Code, Message: ae.Message, Detail: ae.Detail}}})
+}
+
+// codeUnknown is what distribution answers for server-side failures; the
+// spec has no code for them.
+const codeUnknown = "UNKNOWN"
+
+// internalError logs err (a storage failure names the file: an
+// *fs.PathError) and returns what the client gets: a 5xx with a generic
+// message and no server detail, 507 when the storage is full.
+func (rg *Registry) internalError(r *http.Request, err error) *apiError {
+	rg.log.Error("storage or internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	if errors.Is(err, syscall.ENOSPC) {
+		return newErr(http.StatusInsufficientStorage, codeUnknown, "insufficient storage: the registry could not store the data")
+	}
+	return newErr(http.StatusInternalServerError, codeUnknown, "internal server error")
 }

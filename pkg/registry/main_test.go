@@ -31,13 +31,14 @@ func serveMain(args []string) int {
 	root := fs.String("root", "", "")
 	memory := fs.Bool("memory", false, "")
 	htpasswd := fs.String("htpasswd", "", "")
+	noReferrers := fs.Bool("no-referrers", false, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := Serve(ctx, ServeOptions{
-		Addr: *addr, Root: *root, Memory: *memory || *root == "", HtpasswdFile: *htpasswd,
+		Addr: *addr, Root: *root, Memory: *memory || *root == "", HtpasswdFile: *htpasswd, NoReferrers: *noReferrers,
 		Ready: func(url string) { fmt.Println(url) },
 	})
 	if err != nil {

@@ -219,15 +219,36 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 		}
 	}
 
+	// Every tag this PUT moves is locked from the precondition check to
+	// the tag write (conditional.go).
+	lockTags := tags
+	if ref.tag == "" && (r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != "") {
+		lockTags = append([]string{"@" + ref.digest.String()}, tags...)
+	}
+	defer rg.tagLocks.lock(repo, lockTags)()
+	if err := rg.checkPreconditions(r, repo, ref); err != nil {
+		return err
+	}
+
 	// Index entries first: a listing skips entries whose manifest does not
 	// exist, so a crash between the steps never shows anything half-done.
-	for _, e := range idx {
+	// On a failure (a full disk) the entries written are removed again:
+	// nothing of a refused PUT stays behind.
+	undo := func(err error, written int) error {
+		if ok, herr := rg.store.hasManifest(repo, d); herr == nil && !ok {
+			for _, e := range idx[:written] {
+				_ = rg.store.deleteIndex(repo, e.kind, e.subject, d)
+			}
+		}
+		return err
+	}
+	for i, e := range idx {
 		if err := rg.store.putIndex(repo, e.kind, e.subject, indexEntry{member: d, data: e.data}); err != nil {
-			return err
+			return undo(err, i)
 		}
 	}
 	if err := rg.store.putManifest(repo, d, mt, body); err != nil {
-		return err
+		return undo(err, len(idx))
 	}
 	for _, t := range tags {
 		if err := rg.store.putTag(repo, t, d); err != nil {
@@ -378,6 +399,7 @@ func (rg *Registry) checkArtifact(repo string, m *manifestFields, body []byte) (
 
 func (rg *Registry) deleteManifest(w http.ResponseWriter, repo string, ref reference) error {
 	if ref.tag != "" {
+		defer rg.tagLocks.lock(repo, []string{ref.tag})()
 		if err := rg.store.deleteTag(repo, ref.tag); err != nil {
 			if errors.Is(err, errNotFound) {
 				return errManifestUnknown
@@ -406,10 +428,8 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, repo string, ref refer
 		return err
 	}
 	for _, t := range tags {
-		if td, err := rg.store.getTag(repo, t); err == nil && td == d {
-			if err := rg.store.deleteTag(repo, t); err != nil && !errors.Is(err, errNotFound) {
-				return err
-			}
+		if err := rg.untagIf(repo, t, d); err != nil {
+			return err
 		}
 	}
 	// Index entries (listings skip stale ones, so this is housekeeping).
@@ -428,5 +448,16 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, repo string, ref refer
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// untagIf deletes tag if it points at d, under the tag's lock.
+func (rg *Registry) untagIf(repo, tag string, d digest.Digest) error {
+	defer rg.tagLocks.lock(repo, []string{tag})()
+	if td, err := rg.store.getTag(repo, tag); err == nil && td == d {
+		if err := rg.store.deleteTag(repo, tag); err != nil && !errors.Is(err, errNotFound) {
+			return err
+		}
+	}
 	return nil
 }

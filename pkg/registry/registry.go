@@ -61,6 +61,8 @@ type Registry struct {
 	log     *slog.Logger
 	auth    *htpasswd
 	uploads *uploadSessions
+	// tagLocks serialise the writes of a tag (conditional.go).
+	tagLocks *tagLocks
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -86,7 +88,7 @@ func New(cfg Config) (*Registry, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	rg := &Registry{cfg: cfg, log: log, done: make(chan struct{})}
+	rg := &Registry{cfg: cfg, log: log, done: make(chan struct{}), tagLocks: newTagLocks()}
 	if cfg.HtpasswdFile != "" {
 		a, err := loadHtpasswd(cfg.HtpasswdFile)
 		if err != nil {

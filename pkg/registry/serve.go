@@ -21,7 +21,10 @@ type ServeOptions struct {
 	Memory                  bool   // in-memory storage (used when Root is empty)
 	HtpasswdFile            string // optional basic auth, bcrypt htpasswd
 	TLSCertFile, TLSKeyFile string // optional TLS
-	Logger                  *slog.Logger
+	// NoReferrers serves no referrers API (like distribution v3.1.2):
+	// clients fall back to the sha256-<hex> referrers tag.
+	NoReferrers bool
+	Logger      *slog.Logger
 	// Ready is called once listening, with the base URL, e.g.
 	// "http://127.0.0.1:41234".
 	Ready func(url string)
@@ -41,7 +44,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		addr = DefaultAddr
 	}
 	// Root wins over Memory; the CLI makes them mutually exclusive.
-	rg, err := New(Config{Root: opts.Root, Memory: opts.Root == "", HtpasswdFile: opts.HtpasswdFile, Logger: opts.Logger})
+	rg, err := New(Config{Root: opts.Root, Memory: opts.Root == "", HtpasswdFile: opts.HtpasswdFile, Logger: opts.Logger, DisableReferrersAPI: opts.NoReferrers})
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		if opts.Root != "" {
 			storage = opts.Root
 		}
-		opts.Logger.Info("registry listening", "url", url, "storage", storage, "auth", opts.HtpasswdFile != "")
+		opts.Logger.Info("registry listening", "url", url, "storage", storage, "auth", opts.HtpasswdFile != "", "referrersAPI", !opts.NoReferrers)
 	}
 	if opts.Ready != nil {
 		opts.Ready(url)

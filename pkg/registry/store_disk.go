@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -22,6 +24,7 @@ import (
 //	repos/<name>/_index/<kind>/<alg>/<hex>/<alg>-<hex>  subject index entries
 //	uploads/                                    upload sessions in progress (emptied at start)
 //	tmp/                                        temporary files of atomic writes (emptied at start)
+//	lock                                        held (flock) by the registry process using the root; its PID
 //
 // Every file becomes visible by rename(2) of a complete, fsynced temporary
 // file in the same file system, followed by an fsync of the directory, so a
@@ -29,6 +32,10 @@ import (
 // tags and digests are validated before they reach this layer; "_"-prefixed
 // directories cannot collide with repository path components.
 type diskStore struct {
+	// quota, when set (tests only), holds the number of bytes the store
+	// may still write before its writes fail like on a full disk.
+	quota   atomic.Pointer[atomic.Int64]
+	lock    *rootLock
 	root    string
 	tmp     string
 	uploads string
@@ -40,21 +47,32 @@ func newDiskStore(root string) (*diskStore, error) {
 		return nil, err
 	}
 	s := &diskStore{root: root, tmp: filepath.Join(root, "tmp"), uploads: filepath.Join(root, "uploads")}
+	if err := mkdirAllSync(root); err != nil {
+		return nil, notWritable(root, err)
+	}
+	// One registry per root: the lock comes before anything is touched.
+	if s.lock, err = lockRoot(root); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*diskStore, error) {
+		_ = s.lock.release()
+		return nil, notWritable(root, err)
+	}
 	// Leftovers of a previous run are incomplete writes: never visible, now garbage.
 	for _, d := range []string{s.tmp, s.uploads} {
 		if err := os.RemoveAll(d); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	for _, d := range []string{s.tmp, s.uploads, filepath.Join(root, "blobs"), filepath.Join(root, "repos")} {
 		if err := mkdirAllSync(d); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	return s, nil
 }
 
-func (s *diskStore) close() error { return nil }
+func (s *diskStore) close() error { return s.lock.release() }
 
 func (s *diskStore) blobPath(d digest.Digest) string {
 	h := d.Encoded()
@@ -91,13 +109,33 @@ func (s *diskStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) 
 }
 
 type diskUpload struct {
-	f *os.File
-	n int64
+	f     *os.File
+	n     int64
+	quota *atomic.Pointer[atomic.Int64] // the store's
 }
 
 func (u *diskUpload) Write(p []byte) (int, error) {
-	n, err := u.f.Write(p)
+	n, err := quotaWrite(u.quota.Load(), u.f, p)
 	u.n += int64(n)
+	return n, err
+}
+
+// quotaWrite writes p to f, or as much of it as quota allows and then
+// fails with ENOSPC, like a full disk (quota is nil outside tests).
+func quotaWrite(quota *atomic.Int64, f *os.File, p []byte) (int, error) {
+	if quota == nil {
+		return f.Write(p)
+	}
+	left := quota.Add(-int64(len(p)))
+	if left >= 0 {
+		return f.Write(p)
+	}
+	allowed := max(0, int64(len(p))+left)
+	quota.Store(0)
+	n, err := f.Write(p[:allowed])
+	if err == nil {
+		err = &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
 	return n, err
 }
 
@@ -135,7 +173,7 @@ func (s *diskStore) newUpload() (uploadFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &diskUpload{f: f}, nil
+	return &diskUpload{f: f, quota: &s.quota}, nil
 }
 
 func (s *diskStore) commitBlob(uf uploadFile, d digest.Digest) error {
@@ -315,7 +353,7 @@ func (s *diskStore) writeAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
+	if _, err := quotaWrite(s.quota.Load(), f, data); err != nil {
 		f.Close()
 		return err
 	}

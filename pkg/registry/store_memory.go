@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"io"
-	"slices"
 	"sort"
 	"sync"
 
@@ -14,7 +13,7 @@ import (
 // One mutex guards it all; values are never mutated after insertion.
 type memStore struct {
 	mu    sync.RWMutex
-	blobs map[digest.Digest][]byte
+	blobs map[digest.Digest]*memBlob
 	repos map[string]*memRepo
 }
 
@@ -31,10 +30,20 @@ type memRepo struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{blobs: map[digest.Digest][]byte{}, repos: map[string]*memRepo{}}
+	return &memStore{blobs: map[digest.Digest]*memBlob{}, repos: map[string]*memRepo{}}
 }
 
-func (s *memStore) close() error { return nil }
+func (s *memStore) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.blobs {
+		if b.f != nil {
+			b.f.Close()
+		}
+	}
+	s.blobs = map[digest.Digest]*memBlob{}
+	return nil
+}
 
 // repo returns the repository, creating it if create is set (callers hold
 // the write lock then).
@@ -59,12 +68,8 @@ func (s *memStore) blobSize(d digest.Digest) (int64, error) {
 	if !ok {
 		return 0, errNotFound
 	}
-	return int64(len(b)), nil
+	return b.n, nil
 }
-
-type nopSeekCloser struct{ *bytes.Reader }
-
-func (nopSeekCloser) Close() error { return nil }
 
 func (s *memStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) {
 	s.mu.RLock()
@@ -73,29 +78,24 @@ func (s *memStore) openBlob(d digest.Digest) (io.ReadSeekCloser, int64, error) {
 	if !ok {
 		return nil, 0, errNotFound
 	}
-	return nopSeekCloser{bytes.NewReader(b)}, int64(len(b)), nil
+	return b.open(), b.n, nil
 }
 
-type memUpload struct{ buf []byte }
-
-func (u *memUpload) Write(p []byte) (int, error) { u.buf = append(u.buf, p...); return len(p), nil }
-func (u *memUpload) size() int64                 { return int64(len(u.buf)) }
-func (u *memUpload) reader() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(u.buf)), nil
-}
-func (u *memUpload) truncate(n int64) error { u.buf = u.buf[:n]; return nil }
-func (u *memUpload) discard() error         { u.buf = nil; return nil }
-
-func (s *memStore) newUpload() (uploadFile, error) { return &memUpload{}, nil }
+func (s *memStore) newUpload() (uploadFile, error) { return &memUpload{c: &chunks{}}, nil }
 
 func (s *memStore) commitBlob(uf uploadFile, d digest.Digest) error {
 	u := uf.(*memUpload)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.blobs[d]; !ok {
-		s.blobs[d] = slices.Clip(u.buf)
+		s.blobs[d] = &memBlob{c: u.c, f: u.f, n: u.n} // the upload is done with it: no copy
+		u.f = nil
 	}
-	u.buf = nil
+	u.c = &chunks{}
+	if u.f != nil {
+		u.f.Close()
+		u.f = nil
+	}
 	return nil
 }
 

@@ -338,9 +338,13 @@ func (rg *Registry) appendBody(s *uploadSession, body io.Reader) error {
 	}
 	before := s.file.size()
 	limit := rg.cfg.MaxBlobSize - before
-	var dst io.Writer = s.file
+	// The storage's write errors are told apart from the client's read
+	// errors: a full disk is the server's failure (5xx, logged), a body
+	// cut short the client's (400).
+	store := &errWriter{w: s.file}
+	var dst io.Writer = store
 	if s.sha256 != nil {
-		dst = io.MultiWriter(s.file, s.sha256)
+		dst = io.MultiWriter(store, s.sha256)
 	}
 	buf := copyBuffers.Get().(*[]byte)
 	n, err := io.CopyBuffer(dst, io.LimitReader(body, limit+1), *buf)
@@ -354,12 +358,29 @@ func (rg *Registry) appendBody(s *uploadSession, body io.Reader) error {
 			return errors.Join(err, terr)
 		}
 		var ae *apiError
-		if errors.As(err, &ae) {
+		switch {
+		case store.err != nil:
+			return store.err
+		case errors.As(err, &ae):
 			return ae
 		}
 		return newErr(http.StatusBadRequest, codeBlobUploadInvalid, "reading the request body failed").withDetail(err.Error())
 	}
 	return nil
+}
+
+// errWriter remembers the error of its writer.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // finishUpload verifies the content of s against d and, only if it
