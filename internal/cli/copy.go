@@ -24,7 +24,7 @@ type copyOptions struct {
 }
 
 func newCopyCmd(streams IOStreams) *cobra.Command {
-	opts := &copyOptions{}
+	opts := &copyOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
 		Short: "Copy an image between registries, OCI layouts and docker-archive tarballs",
@@ -45,19 +45,13 @@ prints for it, so a signature made from that manifest fits the pushed image.`,
   signet copy 127.0.0.1:5000/busybox:latest oci-layout:./backup:latest`,
 		Args: exactArgs("SRC", "DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runCopy(cmd, opts, streams, args[0], args[1])
 		},
 	}
-	opts.remote.addFlags(cmd.Flags())
-	opts.output.addFlags(cmd.Flags(), "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, dstArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	src, err := reference.Parse(srcArg)
 	if err != nil {
 		return err

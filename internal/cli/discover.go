@@ -27,7 +27,7 @@ type discoverOptions struct {
 }
 
 func newDiscoverCmd(streams IOStreams) *cobra.Command {
-	opts := &discoverOptions{}
+	opts := &discoverOptions{output: formats("tree", "table", "json")}
 	cmd := &cobra.Command{
 		Use:   "discover REFERENCE",
 		Short: "List the signatures and other artifacts that refer to an image",
@@ -66,10 +66,9 @@ Output: tree (default), table, or json (schema: docs/schemas/discover.json).
 Exit status 4 when REFERENCE is unknown; an image with no referrers is not an
 error (use 'signet verify' to require a signature).`,
 		Example: `  signet discover 127.0.0.1:5000/busybox:latest
-  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --output json`,
+  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runDiscover(cmd, opts, streams, args[0])
 		},
 	}
@@ -77,15 +76,10 @@ error (use 'signet verify' to require a signature).`,
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "list only referrers of this artifact type")
 	f.IntVar(&opts.Depth, "depth", 0, "levels of referrers to follow, 1 to 8 (default: up to 8 while a level costs at most 1,000 requests)")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per subject")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "tree", "tree", "table", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, refArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if opts.Depth < 0 || (opts.Depth == 0 && cmd.Flags().Changed("depth")) {
 		return errdef.Usage(fmt.Errorf("--depth %d: give 1 to %d", opts.Depth, discover.DefaultMaxDepth))
 	}

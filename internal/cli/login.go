@@ -25,7 +25,6 @@ signet command, and docker, oras and notation, then use them.`,
   echo "$TOKEN" | signet login registry.example.com -u ci --password-stdin`,
 		Args: exactArgs("REGISTRY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.done(streams)
 			if opts.Username == "" {
 				return errdef.Usage(errors.New("give the username with -u"))
 			}
@@ -52,8 +51,7 @@ signet command, and docker, oras and notation, then use them.`,
 			return nil
 		},
 	}
-	opts.addFlags(cmd.Flags())
-	return cmd
+	return withGroups(cmd, streams, opts)
 }
 
 func newLogoutCmd(streams IOStreams) *cobra.Command {

@@ -228,7 +228,7 @@ func TestNotationSignatures(t *testing.T) {
 				t.Error("no org.opencontainers.image.created annotation")
 			}
 
-			out := e.ok("discover", e.ref(":latest"), "--output", "json")
+			out := e.ok("discover", e.ref(":latest"), "--format", "json")
 			if !strings.Contains(out, artifact.ArtifactTypeNotation) || !strings.Contains(out, artifactDigest) {
 				t.Fatalf("discover does not list the %s signature %s:\n%s", format, artifactDigest, out)
 			}
@@ -237,9 +237,9 @@ func TestNotationSignatures(t *testing.T) {
 			if !strings.Contains(out, "VALID    "+artifactDigest) {
 				t.Fatalf("verify output:\n%s", out)
 			}
-			out = e.ok("verify", "-f", sig, "-c", crt, "--output", "json", e.ref("@"+subject.Digest.String()))
+			out = e.ok("verify", "-f", sig, "-c", crt, "--format", "json", e.ref("@"+subject.Digest.String()))
 			if !strings.Contains(out, `"build": "42"`) && !strings.Contains(out, `"build":"42"`) {
-				t.Errorf("verify --output json lacks the user metadata:\n%s", out)
+				t.Errorf("verify --format json lacks the user metadata:\n%s", out)
 			}
 
 			// Interop: notation-go's registry client and verifier, set
@@ -334,7 +334,7 @@ func TestNotationSignedVerifiedBySignet(t *testing.T) {
 		t.Fatalf("notation pushed %d manifests in the 1.3.x form (err %v), want 2", found, err)
 	}
 
-	out := e.ok("discover", e.ref(":latest"), "--output", "json")
+	out := e.ok("discover", e.ref(":latest"), "--format", "json")
 	if strings.Count(out, artifact.ArtifactTypeNotation) < 2 {
 		t.Fatalf("discover does not list both notation signatures:\n%s", out)
 	}

@@ -19,7 +19,6 @@ import (
 
 type pullOptions struct {
 	ArtifactType  string
-	Dir           string
 	MaxSignatures int
 	MaxReferrers  int
 	remote        remoteOptions
@@ -27,7 +26,7 @@ type pullOptions struct {
 }
 
 func newPullSignatureCmd(streams IOStreams) *cobra.Command {
-	opts := &pullOptions{}
+	opts := &pullOptions{output: formats("text", "json").withDir(".", "directory to write the signatures to (created if missing)")}
 	cmd := &cobra.Command{
 		Use:   "pull-signature REFERENCE [-o DIR]",
 		Short: "Download the signatures of an image",
@@ -44,18 +43,14 @@ Exit status 4 when there is no signature.`,
   sig=$(signet pull-signature 127.0.0.1:5000/busybox:latest -o sigs | head -n 1)`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runPullSignature(cmd, opts, streams, args[0])
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "only signatures of this artifact type")
-	f.StringVarP(&opts.Dir, "output-dir", "o", ".", "directory to write the signatures to (created if missing)")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", discover.DefaultMaxSignatures, "most signatures downloaded")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 type pulledSignature struct {
@@ -71,9 +66,6 @@ type pulledSignature struct {
 }
 
 func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, refArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
@@ -107,14 +99,14 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(opts.Dir)
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", opts.Dir, unwrapPathErr(err))
+	_, statErr := os.Stat(opts.output.Path)
+	if err := os.MkdirAll(opts.output.Path, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", opts.output.Path, unwrapPathErr(err))
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// A directory made for nothing is not left behind: removed
 		// unless something was written into it (Remove fails then).
-		defer os.Remove(opts.Dir)
+		defer os.Remove(opts.output.Path)
 	}
 	var pulled []pulledSignature
 	byPath := map[string]int{} // artifacts carrying the same blob share one file
@@ -126,7 +118,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 			continue
 		}
 		name := f.Signature.Blob.Digest.Algorithm().String() + "-" + f.Signature.Blob.Digest.Encoded() + "." + f.Signature.Format
-		p := filepath.Join(opts.Dir, name)
+		p := filepath.Join(opts.output.Path, name)
 		if i, ok := byPath[p]; ok {
 			pulled[i].FoundBy = mergeMechanisms(pulled[i].FoundBy, f.Mechanisms)
 			pulled[i].Artifacts = append(pulled[i].Artifacts, f.Artifact)

@@ -27,7 +27,6 @@ type signOptions struct {
 	Expiry     time.Duration
 	Format     string
 	MediaType  string
-	Out        string
 	Metadata   []string
 	Force      bool
 	remote     remoteOptions
@@ -35,7 +34,7 @@ type signOptions struct {
 }
 
 func newSignCmd(streams IOStreams) *cobra.Command {
-	opts := &signOptions{}
+	opts := &signOptions{output: formats("text", "json").withFile("write the signature to FILE and print its digest")}
 	cmd := &cobra.Command{
 		Use:   "sign -k KEY -c CERT [-r REFERENCE]… [-o FILE] MANIFEST",
 		Short: "Sign a manifest with an x509 key (the prototype's JWT, or Notary Project JWS/COSE)",
@@ -64,7 +63,6 @@ or to stdout without -o. Nothing is written when signing fails.`,
   signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runSign(cmd, opts, streams, args[0])
 		},
 	}
@@ -75,19 +73,13 @@ or to stdout without -o. Nothing is written when signing fails.`,
 	f.DurationVar(&opts.Expiry, "expiry", 0, "signature lifetime, e.g. 720h (default: no expiry)")
 	f.StringVar(&opts.Format, "signature-format", "jwt", "jwt (prototype x509 JWT), jws or cose (Notary Project)")
 	f.StringVar(&opts.MediaType, "media-type", "", "override the signed manifest's media type (default: its own mediaType)")
-	f.StringVarP(&opts.Out, "output-file", "o", "", "write the signature to FILE and print its digest")
 	f.StringArrayVarP(&opts.Metadata, "user-metadata", "m", nil, "key=value metadata signed into Notary Project signatures (repeatable)")
 	f.BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
 	_ = cmd.MarkFlagRequired("key")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if err := oneOf("--signature-format", opts.Format, "jwt", "jws", "cose"); err != nil {
 		return err
 	}
@@ -99,7 +91,7 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		return err
 	}
 	out := fsutil.Output{Inputs: append(opts.remote.inputs(), opts.Key, opts.Cert, localPath(ref)), Force: opts.Force}
-	if err := out.Check(opts.Out); err != nil {
+	if err := out.Check(opts.output.Path); err != nil {
 		return err
 	}
 	key, certs, err := signature.LoadKeyPair(opts.Key, opts.Cert)
@@ -139,15 +131,15 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		return errors.New("signing produced no signature; nothing written")
 	}
 	sigDigest := digest.FromBytes(sig)
-	if opts.Out == "" && opts.output.Format != "json" {
+	if opts.output.Path == "" && opts.output.Format != "json" {
 		_, err = streams.Out.Write(sig)
 		return err
 	}
-	if opts.Out != "" {
-		if err := out.Write(opts.Out, sig, 0o644); err != nil {
+	if opts.output.Path != "" {
+		if err := out.Write(opts.output.Path, sig, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.Out)
+		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.output.Path)
 	}
 	if opts.output.Format == "json" {
 		out := map[string]any{
@@ -156,8 +148,8 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 			"subject":         desc,
 			"references":      refs,
 		}
-		if opts.Out != "" {
-			out["file"] = opts.Out
+		if opts.output.Path != "" {
+			out["file"] = opts.output.Path
 		} else {
 			out["envelope"] = string(sig)
 		}

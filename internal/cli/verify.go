@@ -33,7 +33,7 @@ type verifyOptions struct {
 }
 
 func newVerifyCmd(streams IOStreams) *cobra.Command {
-	opts := &verifyOptions{}
+	opts := &verifyOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "verify REFERENCE -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
 		Short: "Verify an image's signatures against the certificates you trust",
@@ -70,14 +70,13 @@ Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
 found (or REFERENCE unknown), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
-  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --output json
+  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --format json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runVerify(cmd, opts, streams, args[0])
 		},
 	}
@@ -90,15 +89,10 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if (opts.TrustPolicy == "") != (opts.TrustStore == "") {
 		return errdef.Usage(errors.New("--trust-policy and --trust-store go together: give both"))
 	}

@@ -8,15 +8,12 @@ import (
 )
 
 func newVersionCmd(streams IOStreams) *cobra.Command {
-	opts := &outputOptions{}
+	opts := formats("text", "json")
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print signet's version",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.validate(); err != nil {
-				return err
-			}
 			if opts.Format == "json" {
 				return writeJSON(streams.Out, map[string]string{"version": Version, "commit": Commit, "date": Date, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
 			}
@@ -24,8 +21,7 @@ func newVersionCmd(streams IOStreams) *cobra.Command {
 			return nil
 		},
 	}
-	opts.addFlags(cmd.Flags(), "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts)
 }
 
 // versionLine is what 'signet version' and 'signet --version' print.

@@ -23,7 +23,7 @@ import (
 
 // TestJSONOutputMatchesSchemas runs the walkthrough with real signet
 // commands, in-process, against the embedded registry, and checks every
-// --output json document against its schema under docs/schemas.
+// --format json document against its schema under docs/schemas.
 func TestJSONOutputMatchesSchemas(t *testing.T) {
 	reg, err := registry.New(registry.Config{Memory: true})
 	if err != nil {
@@ -71,45 +71,45 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	}
 
 	ref := host + "/busybox"
-	check("version.json", run(0, "version", "--output", "json"))
-	check("copy.json", run(0, "copy", "oci-layout:"+layout+":latest", ref+":latest", "--output", "json"))
+	check("version.json", run(0, "version", "--format", "json"))
+	check("copy.json", run(0, "copy", "oci-layout:"+layout+":latest", ref+":latest", "--format", "json"))
 	check("generate-cert.json", run(0, "generate", "cert", "--key-out", p("example.key"), "--cert-out", p("example.crt"),
-		"--cn", "127.0.0.1", "--org", "example inc", "--ip", "127.0.0.1", "--output", "json"))
+		"--cn", "127.0.0.1", "--org", "example inc", "--ip", "127.0.0.1", "--format", "json"))
 	run(0, "generate", "cert", "--key-out", p("other.key"), "--cert-out", p("other.crt"), "--ip", "127.0.0.1")
 	manifestDigest := strings.TrimSpace(string(run(0, "generate", "manifest", ref+":latest", "-o", p("manifest-to-sign.json"))))
 	subject := ref + "@" + manifestDigest
 
 	// sign: to a file with a reference; inline without one; with expiry.
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "-r", ref+":latest",
-		"-o", p("manifest-signature.jwt"), "--output", "json", "file:"+p("manifest-to-sign.json")))
+		"-o", p("manifest-signature.jwt"), "--format", "json", "file:"+p("manifest-to-sign.json")))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--expiry", "720h",
-		"--output", "json", "file:"+p("manifest-to-sign.json")))
+		"--format", "json", "file:"+p("manifest-to-sign.json")))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--expiry", "720h",
-		"-o", p("oci.jwt"), "--output", "json", subject))
+		"-o", p("oci.jwt"), "--format", "json", subject))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
-		"-m", "build=42", "-o", p("sig.jws"), "--output", "json", subject))
+		"-m", "build=42", "-o", p("sig.jws"), "--format", "json", subject))
 
 	// verify with no signature yet: exit 4, the report still printed,
 	// with signatures [].
-	if r := check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--output", "json")); r["signatures"] == nil {
+	if r := check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--format", "json")); r["signatures"] == nil {
 		t.Errorf("verify of an unsigned image: signatures %v, want []", r["signatures"])
 	}
 	// An unknown reference: exit 4, a report without subject, with error.
-	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--output", "json")); r["error"] == nil || r["verified"] != false {
+	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--format", "json")); r["error"] == nil || r["verified"] != false {
 		t.Errorf("verify of an unknown reference: %v", r)
 	}
 
 	// push-signature: prototype (links), OCI JWT, Notary Project JWS.
 	check("push-signature.json", run(0, "push-signature", "--signature", p("manifest-signature.jwt"),
-		"--manifest", p("manifest-to-sign.json"), "--output", "json", ref))
-	check("push-signature.json", run(0, "push-signature", "--signature", p("oci.jwt"), "--artifact-format", "oci", "--output", "json", subject))
-	check("push-signature.json", run(0, "push-signature", "--signature", p("sig.jws"), "--artifact-format", "oci", "--output", "json", subject))
+		"--manifest", p("manifest-to-sign.json"), "--format", "json", ref))
+	check("push-signature.json", run(0, "push-signature", "--signature", p("oci.jwt"), "--artifact-format", "oci", "--format", "json", subject))
+	check("push-signature.json", run(0, "push-signature", "--signature", p("sig.jws"), "--artifact-format", "oci", "--format", "json", subject))
 
-	g := check("discover.json", run(0, "discover", subject, "--output", "json"))
+	g := check("discover.json", run(0, "discover", subject, "--format", "json"))
 	if refs, _ := g["referrers"].([]any); len(refs) != 3 {
 		t.Errorf("discover: %d referrers, want 3", len(refs))
 	}
-	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--output", "json"))
+	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--format", "json"))
 	// The same registry answering like the 2021 prototype registry, whose
 	// links API requires an artifact type: asked per type.
 	proto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,29 +122,29 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		reg.ServeHTTP(w, r)
 	}))
 	defer proto.Close()
-	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--output", "json"))
+	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--format", "json"))
 	if m, _ := pg["mechanisms"].(map[string]any); m["links"] != "used per artifact type" || pg["linksArtifactTypes"] == nil {
 		t.Errorf("discover on a registry requiring an artifact type: mechanisms %v, linksArtifactTypes %v", pg["mechanisms"], pg["linksArtifactTypes"])
 	}
 	if refs, _ := pg["referrers"].([]any); len(refs) != 3 {
 		t.Errorf("discover on a registry requiring an artifact type: %d referrers, want 3", len(refs))
 	}
-	check("pull-signature.json", run(0, "pull-signature", subject, "-o", p("retrieved"), "--output", "json"))
+	check("pull-signature.json", run(0, "pull-signature", subject, "-o", p("retrieved"), "--format", "json"))
 
 	// verify: all valid; none valid (wrong certificate); file mode, valid
 	// and invalid.
-	check("verify.json", run(0, "verify", subject, "-c", p("example.crt"), "--output", "json"))
-	rep := check("verify.json", run(3, "verify", subject, "-c", p("other.crt"), "--output", "json"))
+	check("verify.json", run(0, "verify", subject, "-c", p("example.crt"), "--format", "json"))
+	rep := check("verify.json", run(3, "verify", subject, "-c", p("other.crt"), "--format", "json"))
 	for _, s := range rep["signatures"].([]any) {
 		if s.(map[string]any)["errorClass"] == nil {
 			t.Errorf("verify with the wrong certificate: a verdict without errorClass: %v", s)
 		}
 	}
-	check("verify.json", run(0, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--output", "json", "file:"+p("manifest-to-sign.json")))
+	check("verify.json", run(0, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("manifest-to-sign.json")))
 	if err := os.WriteFile(p("changed.json"), append(must(os.ReadFile(p("manifest-to-sign.json"))), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--output", "json", "file:"+p("changed.json")))
+	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("changed.json")))
 
 	for _, s := range schemaFiles(t) {
 		if checked[s] == 0 {
@@ -154,7 +154,7 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 }
 
 // TestSchemasDeclareEveryStructField checks that every JSON field of the Go
-// types behind --output json is declared in its schema, including fields
+// types behind --format json is declared in its schema, including fields
 // that the run above may leave out (omitempty).
 func TestSchemasDeclareEveryStructField(t *testing.T) {
 	for _, c := range []struct {
