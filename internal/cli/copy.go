@@ -113,7 +113,7 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	if _, err := oras.Copy(ctx, s, desc.Digest.String(), d.Writable, dstSel, copyOpts); err != nil {
 		// oras.Copy resolves SRC again by digest; docker archives and OCI
 		// layouts answer digests, registries too.
-		return fmt.Errorf("copying %s to %s: %w", srcArg, dstArg, explainFor(dst, err))
+		return fmt.Errorf("copying %s to %s: %w", srcArg, dstArg, err)
 	}
 	if err := d.Close(); err != nil {
 		return err
@@ -128,13 +128,6 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	}
 	fmt.Fprintln(streams.Out, desc.Digest)
 	return nil
-}
-
-func explainFor(ref reference.Reference, err error) error {
-	if ref.Kind == reference.Registry {
-		return remote.Explain(ref.Registry, err)
-	}
-	return err
 }
 
 // stageLayout prepares a copy into the OCI layout dst so that a copy that

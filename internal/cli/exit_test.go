@@ -24,7 +24,7 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"registry", "gc"}, `unknown command "gc" for "signet registry"`},
 		{[]string{"registry", "serv"}, "did you mean 'signet registry serve'"},
 		{[]string{"generate", "bogus"}, "its commands are artifact, cert, manifest"},
-		{[]string{"sgin"}, "did you mean 'sign'"},
+		{[]string{"sgin"}, "did you mean 'signet sign'"},
 		{cert("-1"), "--days -1: give 1 or more"},
 		{cert("0"), "--days 0: give 1 or more"},
 		{[]string{"discover", "127.0.0.1:1/busybox:latest", "--max-referrers", "0"}, "--max-referrers 0"},

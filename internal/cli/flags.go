@@ -27,15 +27,32 @@ type groupCloser interface {
 	close(streams IOStreams)
 }
 
+// An errorExplainer is a flag group that turns the command's error into
+// the user's line with its hint (remoteOptions: what a registry or
+// transport failure means and what to do). It is the one place a command's
+// registry errors are explained.
+type errorExplainer interface {
+	explain(err error) error
+}
+
 // withGroups registers the flags of groups on cmd and wraps its RunE: the
 // groups are parsed, in order, before the command runs, and closed after
-// it. It is the one place where groups are checked and cleaned up.
+// it, and a failed command's error is explained by the groups that can.
+// It is the one place where groups are checked, cleaned up, and turn
+// errors into the user's line.
 func withGroups(cmd *cobra.Command, streams IOStreams, groups ...flagGroup) *cobra.Command {
 	for _, g := range groups {
 		g.addFlags(cmd.Flags())
 	}
 	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, args []string) error {
+	cmd.RunE = func(c *cobra.Command, args []string) (err error) {
+		defer func() {
+			for _, g := range groups {
+				if ex, ok := g.(errorExplainer); ok && err != nil {
+					err = ex.explain(err)
+				}
+			}
+		}()
 		defer func() {
 			for _, g := range groups {
 				if cl, ok := g.(groupCloser); ok {

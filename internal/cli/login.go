@@ -45,7 +45,7 @@ signet command, and docker, oras and notation, then use them.`,
 					// Not Explain's hint: it advises 'signet login'.
 					return fmt.Errorf("registry %s refused the credentials of %q (401); check the username and password: nothing was stored", host, opts.Username)
 				}
-				return remote.Explain(host, fmt.Errorf("logging in to %s: %w", host, err))
+				return fmt.Errorf("logging in to %s: %w", host, err)
 			}
 			fmt.Fprintf(streams.Err, "Login to %s succeeded; credentials stored via %s\n", host, client.CredentialStoreName(store))
 			return nil

@@ -108,6 +108,20 @@ func (o *remoteOptions) inputs() []string {
 	return []string{o.CAFile, o.Config}
 }
 
+// explain turns a registry or transport failure into one line with what to
+// do (remote.Explain), for the host the error names or else the host of
+// the command's latest request.
+func (o *remoteOptions) explain(err error) error {
+	host := remote.HostOf(err)
+	if host == "" && o.client != nil {
+		host = o.client.LastHost()
+	}
+	if host == "" {
+		return err
+	}
+	return remote.Explain(host, err)
+}
+
 // close prints the request count with --debug.
 func (o *remoteOptions) close(streams IOStreams) {
 	if o.Debug && o.client != nil {

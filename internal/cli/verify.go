@@ -139,6 +139,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
 	}
 	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers})
+	err = opts.remote.explain(err) // the JSON report carries the explained line
 	if rep == nil && err != nil && opts.output.Format == "json" && !errors.Is(err, errdef.ErrUsage) {
 		// The reference could not be resolved (unknown: exit status 4;
 		// the registry failed: 1). A script reading stdout still gets a

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -114,7 +113,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 		} else if errors.Is(err, remote.ErrLinksUnsupported) {
 			format = FormatOCI
 		} else {
-			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("probing %s for the links API: %w", req.Ref.Registry, err))
+			return nil, fmt.Errorf("probing %s for the links API: %w", req.Ref.Registry, err)
 		}
 	}
 	if format == FormatPrototype && req.SignatureFormat != "jwt" {
@@ -133,7 +132,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 
 	uploaded, err := client.PushSmallBlob(ctx, req.Ref, sigDesc, req.Signature)
 	if err != nil {
-		return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("pushing signature blob %s to %s: %w", sigDesc.Digest, req.Ref.Repo(), err))
+		return nil, fmt.Errorf("pushing signature blob %s to %s: %w", sigDesc.Digest, req.Ref.Repo(), err)
 	}
 	res.SignatureUploaded = uploaded
 
@@ -154,7 +153,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	}
 	if format == FormatOCI {
 		if _, err := client.PushSmallBlob(ctx, req.Ref, artifact.EmptyConfig, artifact.EmptyConfigData); err != nil {
-			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("pushing the empty config blob to %s: %w", req.Ref.Repo(), err))
+			return nil, fmt.Errorf("pushing the empty config blob to %s: %w", req.Ref.Repo(), err)
 		}
 	}
 	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(manifestBytes), Size: int64(len(manifestBytes))}
@@ -166,7 +165,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(manifestBytes)); err != nil {
 		var re *orasremote.ReferrersError
 		if !errors.As(err, &re) || !re.IsReferrersIndexDelete() {
-			return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, format, err))
+			return nil, explainManifestPush(req, format, err)
 		}
 		// The new referrers index is tagged; only the clean-up of the
 		// previous one failed (registries often refuse deletes).
@@ -248,8 +247,7 @@ func pickPrebuilt(asked, have string) string {
 }
 
 func explainManifestPush(req Request, format string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "MANIFEST_BLOB_UNKNOWN") {
+	if remote.HasErrorCode(err, errcode.ErrorCodeManifestUnknown, errcode.ErrorCodeManifestBlobUnknown) {
 		return errdef.NotFound(fmt.Errorf("registry refused the artifact: the signed manifest %s is not in %s; push the image first (signet copy …)", req.Subject.Digest, req.Ref.Repo()))
 	}
 	var resp *errcode.ErrorResponse

@@ -153,7 +153,7 @@ func Resolve(ctx context.Context, t content.Resolver, ref reference.Reference) (
 	case errors.Is(err, orasErrdef.ErrNotFound):
 		return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found (check the path and tag)", ref.Raw))
 	case ref.Kind == reference.Registry:
-		return ocispec.Descriptor{}, remote.Explain(ref.Registry, fmt.Errorf("resolving %s: %w", ref.Raw, err))
+		return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
 }

@@ -452,7 +452,7 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 	}
 	for _, e := range []error{linksErr, apiErr, tagErr} {
 		if e != nil {
-			return nil, false, remote.Explain(d.ref.Registry, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e))
+			return nil, false, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e)
 		}
 	}
 	return d.merge(linkNodes, apiNodes, tagNodes), linksCut || apiCut || tagCut, nil

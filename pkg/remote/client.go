@@ -89,6 +89,7 @@ type Client struct {
 	opts     Options
 	auth     *auth.Client
 	requests atomic.Int64
+	lastHost atomic.Value // string: the host of the latest request
 	debugMu  sync.Mutex // one debug line at a time: requests run concurrently
 
 	hangMu sync.Mutex
@@ -187,6 +188,13 @@ func credentialFunc(opts Options) (auth.CredentialFunc, error) {
 	return credentials.Credential(store), nil
 }
 
+// LastHost is the registry host (host[:port]) of the latest request, "" before
+// the first.
+func (c *Client) LastHost() string {
+	h, _ := c.lastHost.Load().(string)
+	return h
+}
+
 // Requests is the number of HTTP requests sent so far (retries included).
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
@@ -257,6 +265,7 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: hangs}
 	}
 	n := t.client.requests.Add(1)
+	t.client.lastHost.Store(host)
 	start := time.Now()
 	hctx, stopHeaderWait := context.WithCancelCause(req.Context())
 	ctx, cancel := context.WithTimeout(hctx, t.client.opts.Timeout)
