@@ -90,7 +90,7 @@ type Client struct {
 	auth     *auth.Client
 	requests atomic.Int64
 	lastHost atomic.Value // string: the host of the latest request
-	debugMu  sync.Mutex // one debug line at a time: requests run concurrently
+	debugMu  sync.Mutex   // one debug line at a time: requests run concurrently
 
 	hangMu sync.Mutex
 	hangs  map[string]*hangState // consecutive header timeouts per host
