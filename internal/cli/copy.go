@@ -124,7 +124,7 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	fmt.Fprintf(streams.Err, "Copied %s to %s\n", srcArg, dst.String())
 	if opts.output.Format == "json" {
 		plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
-		return writeJSON(streams.Out, map[string]any{"source": srcArg, "destination": dst.String(), "manifest": plain})
+		return writeJSON(streams.Out, CopyResult{Source: srcArg, Destination: dst.String(), Manifest: plain})
 	}
 	fmt.Fprintln(streams.Out, desc.Digest)
 	return nil

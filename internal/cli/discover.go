@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -111,88 +109,45 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	}
 	switch opts.output.Format {
 	case "json":
-		return writeDiscoverJSON(streams.Out, g)
+		return writeJSONStream(streams.Out, newDiscoverResult(g))
 	case "table":
 		return discoverTable(streams.Out, g)
 	}
 	return discoverTree(streams.Out, ref.Repo(), g)
 }
 
-type jsonReferrer struct {
+// DiscoverResult is 'signet discover --format json'
+// (docs/schemas/discover.json).
+type DiscoverResult struct {
+	Reference          string             `json:"reference"`
+	Subject            ocispec.Descriptor `json:"subject"`
+	Mechanisms         map[string]string  `json:"mechanisms"`
+	LinksArtifactTypes []string           `json:"linksArtifactTypes,omitempty"`
+	Truncated          bool               `json:"truncated"`
+	Referrers          []DiscoverReferrer `json:"referrers" stream:"lines"`
+}
+
+// DiscoverReferrer is one referrer in DiscoverResult, with its own
+// referrers.
+type DiscoverReferrer struct {
 	ocispec.Descriptor
 	DigestVerified bool                `json:"digestVerified"`
 	FoundBy        []string            `json:"foundBy"`
 	Config         *ocispec.Descriptor `json:"config,omitempty"`
-	Referrers      []jsonReferrer      `json:"referrers"`
+	Referrers      []DiscoverReferrer  `json:"referrers"`
 }
 
-func toJSONReferrer(n *discover.Node) jsonReferrer {
-	kids := make([]jsonReferrer, 0, len(n.Referrers))
-	for _, k := range n.Referrers {
-		kids = append(kids, toJSONReferrer(k))
-	}
-	return jsonReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: kids}
+func newDiscoverResult(g *discover.Graph) DiscoverResult {
+	return DiscoverResult{Reference: g.Reference, Subject: g.Subject, Mechanisms: g.Mechanisms,
+		LinksArtifactTypes: g.LinksArtifactTypes, Truncated: g.Truncated, Referrers: discoverReferrers(g.Referrers)}
 }
 
-// writeDiscoverJSON streams the graph as JSON (docs/schemas/discover.json),
-// one top-level referrer at a time, so that memory does not grow with a
-// second copy of a graph of thousands of referrers. Each top-level referrer
-// (with its own referrers) is one compact line: easy to grep, and cheap to
-// write for 10,000 of them.
-func writeDiscoverJSON(w io.Writer, g *discover.Graph) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	field := func(name string, v any, last bool) error {
-		b, err := marshalIndent(v, "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(bw, "  %q: %s", name, b)
-		if !last {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n")
-		return nil
+func discoverReferrers(ns []*discover.Node) []DiscoverReferrer {
+	out := make([]DiscoverReferrer, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, DiscoverReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: discoverReferrers(n.Referrers)})
 	}
-	bw.WriteString("{\n")
-	if err := field("reference", g.Reference, false); err != nil {
-		return err
-	}
-	if err := field("subject", g.Subject, false); err != nil {
-		return err
-	}
-	if err := field("mechanisms", g.Mechanisms, false); err != nil {
-		return err
-	}
-	if len(g.LinksArtifactTypes) > 0 {
-		if err := field("linksArtifactTypes", g.LinksArtifactTypes, false); err != nil {
-			return err
-		}
-	}
-	if err := field("truncated", g.Truncated, false); err != nil {
-		return err
-	}
-	if len(g.Referrers) == 0 {
-		bw.WriteString("  \"referrers\": []\n}\n")
-		return bw.Flush()
-	}
-	bw.WriteString("  \"referrers\": [\n")
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
-	for i, n := range g.Referrers {
-		line.Reset()
-		if err := enc.Encode(toJSONReferrer(n)); err != nil {
-			return err
-		}
-		bw.WriteString("    ")
-		bw.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
-		if i < len(g.Referrers)-1 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n")
-	}
-	bw.WriteString("  ]\n}\n")
-	return bw.Flush()
+	return out
 }
 
 func discoverTree(out io.Writer, repo string, g *discover.Graph) error {

@@ -155,7 +155,7 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	fp := hex.EncodeToString(sum[:])
 	fmt.Fprintf(streams.Err, "Wrote %s (private key, mode 0600) and %s (%s, valid until %s)\n", opts.KeyOut, opts.CertOut, cert.Subject, cert.NotAfter.UTC().Format("2006-01-02"))
 	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, map[string]any{"key": opts.KeyOut, "certificate": opts.CertOut, "subject": cert.Subject.String(), "sha256Fingerprint": "sha256:" + fp, "notAfter": cert.NotAfter.UTC()})
+		return writeJSON(streams.Out, CertResult{Key: opts.KeyOut, Certificate: opts.CertOut, Subject: cert.Subject.String(), SHA256Fingerprint: "sha256:" + fp, NotAfter: cert.NotAfter.UTC()})
 	}
 	fmt.Fprintln(streams.Out, "sha256:"+fp)
 	return nil

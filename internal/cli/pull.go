@@ -53,18 +53,6 @@ Exit status 4 when there is no signature.`,
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
-type pulledSignature struct {
-	Path string `json:"path"`
-	// Artifact is the first artifact manifest found carrying the
-	// signature; Artifacts lists them all (the same signature may be
-	// pushed in several artifact formats).
-	Artifact  ocispec.Descriptor   `json:"artifact"`
-	Artifacts []ocispec.Descriptor `json:"artifacts"`
-	Signature any                  `json:"signature"`
-	Format    string               `json:"signatureFormat"`
-	FoundBy   []string             `json:"foundBy"`
-}
-
 func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, refArg string) error {
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
@@ -108,7 +96,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		// unless something was written into it (Remove fails then).
 		defer os.Remove(opts.output.Path)
 	}
-	var pulled []pulledSignature
+	var pulled []PulledSignature
 	byPath := map[string]int{} // artifacts carrying the same blob share one file
 	failed := 0
 	for _, f := range found {
@@ -128,7 +116,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		if err := (fsutil.Output{Inputs: opts.remote.inputs()}).Write(p, f.Envelope, 0o644); err != nil {
 			return err
 		}
-		pulled = append(pulled, pulledSignature{Path: p, Artifact: f.Artifact, Artifacts: []ocispec.Descriptor{f.Artifact}, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
+		pulled = append(pulled, PulledSignature{Path: p, Artifact: f.Artifact, Artifacts: []ocispec.Descriptor{f.Artifact}, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
 	}
 	if len(pulled) == 0 {
 		return fmt.Errorf("none of the %d signature artifact(s) of %s could be downloaded", failed, ref.WithDigest(subject.Digest))
@@ -143,7 +131,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	}
 	fmt.Fprintf(streams.Err, "Wrote %d signature file(s) for %s%s\n", len(pulled), ref.WithDigest(subject.Digest), shared)
 	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, map[string]any{"subject": subject, "signatures": pulled})
+		return writeJSON(streams.Out, PullResult{Subject: subject, Signatures: pulled})
 	}
 	for _, p := range pulled {
 		fmt.Fprintln(streams.Out, p.Path)

@@ -142,18 +142,17 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.output.Path)
 	}
 	if opts.output.Format == "json" {
-		out := map[string]any{
-			"signature":       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
-			"signatureFormat": opts.Format,
-			"subject":         desc,
-			"references":      refs,
+		res := SignResult{
+			Signature:       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
+			SignatureFormat: opts.Format,
+			Subject:         desc,
+			References:      refs,
+			File:            opts.output.Path,
 		}
-		if opts.output.Path != "" {
-			out["file"] = opts.output.Path
-		} else {
-			out["envelope"] = string(sig)
+		if opts.output.Path == "" {
+			res.Envelope = string(sig)
 		}
-		return writeJSON(streams.Out, out)
+		return writeJSON(streams.Out, res)
 	}
 	fmt.Fprintln(streams.Out, sigDigest)
 	return nil

@@ -144,7 +144,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		// The reference could not be resolved (unknown: exit status 4;
 		// the registry failed: 1). A script reading stdout still gets a
 		// report: not verified, no subject, no signature, and why.
-		if jerr := writeJSON(streams.Out, map[string]any{"reference": ref.Raw, "verified": false, "validSignatures": 0, "signatures": []any{}, "error": err.Error()}); jerr != nil {
+		if jerr := writeJSON(streams.Out, VerifyFailure{Reference: ref.Raw, Signatures: []*verify.Verdict{}, Error: err.Error()}); jerr != nil {
 			return jerr
 		}
 	}

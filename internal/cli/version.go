@@ -15,7 +15,7 @@ func newVersionCmd(streams IOStreams) *cobra.Command {
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Format == "json" {
-				return writeJSON(streams.Out, map[string]string{"version": Version, "commit": Commit, "date": Date, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+				return writeJSON(streams.Out, VersionResult{Version: Version, Commit: Commit, Date: Date, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH})
 			}
 			fmt.Fprintln(streams.Out, versionLine())
 			return nil

@@ -157,16 +157,25 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 // types behind --format json is declared in its schema, including fields
 // that the run above may leave out (omitempty).
 func TestSchemasDeclareEveryStructField(t *testing.T) {
+	declared := map[string][]map[string]bool{} // schema#def: the models' fields
 	for _, c := range []struct {
 		schema string
 		def    string // "" for the root
 		typ    any
 	}{
 		{"verify.json", "", verify.Report{}},
+		{"verify.json", "", cli.VerifyFailure{}},
 		{"verify.json", "verdict", verify.Verdict{}},
 		{"push-signature.json", "", push.Result{}},
+		{"discover.json", "", cli.DiscoverResult{}},
 		{"discover.json", "descriptor", ocispec.Descriptor{}},
-		{"discover.json", "referrer", ocispec.Descriptor{}},
+		{"discover.json", "referrer", cli.DiscoverReferrer{}},
+		{"version.json", "", cli.VersionResult{}},
+		{"copy.json", "", cli.CopyResult{}},
+		{"generate-cert.json", "", cli.CertResult{}},
+		{"sign.json", "", cli.SignResult{}},
+		{"pull-signature.json", "", cli.PullResult{}},
+		{"pull-signature.json", "pulled", cli.PulledSignature{}},
 	} {
 		doc, err := loadSchema(schemaPath(c.schema))
 		if err != nil {
@@ -177,10 +186,42 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 			s, _ = doc.defs[c.def].(map[string]any)
 		}
 		props, _ := s["properties"].(map[string]any)
+		fields := map[string]bool{}
 		for _, name := range jsonFields(reflect.TypeOf(c.typ)) {
+			fields[name] = true
 			if _, ok := props[name]; !ok {
 				t.Errorf("%s %s: field %q of %T is not declared", c.schema, c.def, name, c.typ)
 			}
+		}
+		declared[c.schema+"#"+c.def] = append(declared[c.schema+"#"+c.def], fields)
+	}
+	// And every property a schema declares is a field of a model (of one
+	// of the models, for verify.json's two documents).
+	for key, models := range declared {
+		schema, def, _ := strings.Cut(key, "#")
+		doc, err := loadSchema(schemaPath(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := doc.root
+		if def != "" {
+			s, _ = doc.defs[def].(map[string]any)
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name := range props {
+			found := false
+			for _, m := range models {
+				found = found || m[name]
+			}
+			if !found {
+				t.Errorf("%s %s: property %q is no field of its model", schema, def, name)
+			}
+		}
+	}
+	// Every schema has its model here.
+	for _, f := range schemaFiles(t) {
+		if len(declared[f+"#"]) == 0 {
+			t.Errorf("docs/schemas/%s: no model checked against it", f)
 		}
 	}
 }
