@@ -122,12 +122,8 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 		return err
 	}
 	fmt.Fprintf(streams.Err, "Copied %s to %s\n", srcArg, dst.String())
-	if opts.output.Format == "json" {
-		plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
-		return writeJSON(streams.Out, CopyResult{Source: srcArg, Destination: dst.String(), Manifest: plain})
-	}
-	fmt.Fprintln(streams.Out, desc.Digest)
-	return nil
+	plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	return opts.output.print(streams.Out, CopyResult{Source: srcArg, Destination: dst.String(), Manifest: plain})
 }
 
 // stageLayout prepares a copy into the OCI layout dst so that a copy that

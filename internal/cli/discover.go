@@ -107,13 +107,9 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	for _, w := range g.Warnings {
 		fmt.Fprintln(streams.Err, "Warning: "+w)
 	}
-	switch opts.output.Format {
-	case "json":
-		return writeJSONStream(streams.Out, newDiscoverResult(g))
-	case "table":
-		return discoverTable(streams.Out, g)
-	}
-	return discoverTree(streams.Out, ref.Repo(), g)
+	res := newDiscoverResult(g)
+	res.repo = ref.Repo()
+	return opts.output.print(streams.Out, res)
 }
 
 // DiscoverResult is 'signet discover --format json'
@@ -125,7 +121,11 @@ type DiscoverResult struct {
 	LinksArtifactTypes []string           `json:"linksArtifactTypes,omitempty"`
 	Truncated          bool               `json:"truncated"`
 	Referrers          []DiscoverReferrer `json:"referrers" stream:"lines"`
+
+	repo string // for the tree's first line
 }
+
+func (DiscoverResult) streamJSON() {}
 
 // DiscoverReferrer is one referrer in DiscoverResult, with its own
 // referrers.
@@ -150,13 +150,14 @@ func discoverReferrers(ns []*discover.Node) []DiscoverReferrer {
 	return out
 }
 
-func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
+// writeTree prints the referrers as a tree, grouped by artifact type (as
+// oras discover does).
+func (g DiscoverResult) writeTree(out io.Writer) error {
 	w := bufio.NewWriterSize(out, 64<<10)
-	fmt.Fprintf(w, "%s@%s\n", repo, g.Subject.Digest)
-	var walk func(ns []*discover.Node, prefix string)
-	walk = func(ns []*discover.Node, prefix string) {
-		// group by artifact type, like oras discover
-		byType := map[string][]*discover.Node{}
+	fmt.Fprintf(w, "%s@%s\n", g.repo, g.Subject.Digest)
+	var walk func(ns []DiscoverReferrer, prefix string)
+	walk = func(ns []DiscoverReferrer, prefix string) {
+		byType := map[string][]DiscoverReferrer{}
 		var types []string
 		for _, n := range ns {
 			t := n.ArtifactType
@@ -183,7 +184,7 @@ func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
 				if lastN {
 					b2, n2 = "└── ", "    "
 				}
-				note := " [" + strings.Join(n.Mechanisms, ", ") + "]"
+				note := " [" + strings.Join(n.FoundBy, ", ") + "]"
 				if !n.DigestVerified {
 					note += " (digest computed, not confirmed by the registry)"
 				}
@@ -198,11 +199,12 @@ func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
 	return w.Flush()
 }
 
-func discoverTable(w io.Writer, g *discover.Graph) error {
+// writeTable prints one row per referrer, with its depth.
+func (g DiscoverResult) writeTable(w io.Writer) error {
 	t := tablewriter.NewWriter(w)
 	t.Header("Depth", "Digest", "Artifact type", "Found by", "Size")
-	var walk func(ns []*discover.Node, depth int) error
-	walk = func(ns []*discover.Node, depth int) error {
+	var walk func(ns []DiscoverReferrer, depth int) error
+	walk = func(ns []DiscoverReferrer, depth int) error {
 		for _, n := range ns {
 			at := n.ArtifactType
 			if at == "" {
@@ -212,7 +214,7 @@ func discoverTable(w io.Writer, g *discover.Graph) error {
 			if !n.DigestVerified {
 				dg += " (computed)"
 			}
-			if err := t.Append(fmt.Sprint(depth), dg, at, strings.Join(n.Mechanisms, ","), fmt.Sprint(n.Size)); err != nil {
+			if err := t.Append(fmt.Sprint(depth), dg, at, strings.Join(n.FoundBy, ","), fmt.Sprint(n.Size)); err != nil {
 				return err
 			}
 			if err := walk(n.Referrers, depth+1); err != nil {

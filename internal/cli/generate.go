@@ -154,11 +154,7 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	sum := sha256.Sum256(cert.Raw)
 	fp := hex.EncodeToString(sum[:])
 	fmt.Fprintf(streams.Err, "Wrote %s (private key, mode 0600) and %s (%s, valid until %s)\n", opts.KeyOut, opts.CertOut, cert.Subject, cert.NotAfter.UTC().Format("2006-01-02"))
-	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, CertResult{Key: opts.KeyOut, Certificate: opts.CertOut, Subject: cert.Subject.String(), SHA256Fingerprint: "sha256:" + fp, NotAfter: cert.NotAfter.UTC()})
-	}
-	fmt.Fprintln(streams.Out, "sha256:"+fp)
-	return nil
+	return opts.output.print(streams.Out, CertResult{Key: opts.KeyOut, Certificate: opts.CertOut, Subject: cert.Subject.String(), SHA256Fingerprint: "sha256:" + fp, NotAfter: cert.NotAfter.UTC()})
 }
 
 type generateManifestOptions struct {

@@ -130,13 +130,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		shared = fmt.Sprintf(" (from %d signature artifacts: some carry the same signature)", artifacts)
 	}
 	fmt.Fprintf(streams.Err, "Wrote %d signature file(s) for %s%s\n", len(pulled), ref.WithDigest(subject.Digest), shared)
-	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, PullResult{Subject: subject, Signatures: pulled})
-	}
-	for _, p := range pulled {
-		fmt.Fprintln(streams.Out, p.Path)
-	}
-	return nil
+	return opts.output.print(streams.Out, PullResult{Subject: subject, Signatures: pulled})
 }
 
 // mergeMechanisms is the sorted union of two foundBy lists.

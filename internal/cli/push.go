@@ -134,11 +134,7 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 	for _, w := range res.Warnings {
 		fmt.Fprintln(streams.Err, "Warning: "+w)
 	}
-	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, res)
-	}
-	fmt.Fprintln(streams.Out, res.Artifact.Digest)
-	return nil
+	return opts.output.print(streams.Out, PushResult(*res))
 }
 
 // signedSubject parses a signature envelope and returns the manifest it

@@ -131,31 +131,23 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		return errors.New("signing produced no signature; nothing written")
 	}
 	sigDigest := digest.FromBytes(sig)
-	if opts.output.Path == "" && opts.output.Format != "json" {
-		_, err = streams.Out.Write(sig)
-		return err
-	}
 	if opts.output.Path != "" {
 		if err := out.Write(opts.output.Path, sig, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.output.Path)
 	}
-	if opts.output.Format == "json" {
-		res := SignResult{
-			Signature:       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
-			SignatureFormat: opts.Format,
-			Subject:         desc,
-			References:      refs,
-			File:            opts.output.Path,
-		}
-		if opts.output.Path == "" {
-			res.Envelope = string(sig)
-		}
-		return writeJSON(streams.Out, res)
+	res := SignResult{
+		Signature:       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
+		SignatureFormat: opts.Format,
+		Subject:         desc,
+		References:      refs,
+		File:            opts.output.Path,
 	}
-	fmt.Fprintln(streams.Out, sigDigest)
-	return nil
+	if opts.output.Path == "" {
+		res.Envelope = string(sig)
+	}
+	return opts.output.print(streams.Out, res)
 }
 
 // parseManifestArg parses a MANIFEST argument, with a hint for a bare path.

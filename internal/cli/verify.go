@@ -4,9 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -140,11 +138,11 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	}
 	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers})
 	err = opts.remote.explain(err) // the JSON report carries the explained line
-	if rep == nil && err != nil && opts.output.Format == "json" && !errors.Is(err, errdef.ErrUsage) {
+	if rep == nil && err != nil && !errors.Is(err, errdef.ErrUsage) {
 		// The reference could not be resolved (unknown: exit status 4;
 		// the registry failed: 1). A script reading stdout still gets a
 		// report: not verified, no subject, no signature, and why.
-		if jerr := writeJSON(streams.Out, VerifyFailure{Reference: ref.Raw, Signatures: []*verify.Verdict{}, Error: err.Error()}); jerr != nil {
+		if jerr := opts.output.print(streams.Out, VerifyFailure{Reference: ref.Raw, Signatures: []*verify.Verdict{}, Error: err.Error()}); jerr != nil {
 			return jerr
 		}
 	}
@@ -153,12 +151,8 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(streams.Err, "Warning: "+w)
 		}
-		if opts.output.Format == "json" {
-			if jerr := writeJSON(streams.Out, rep); jerr != nil {
-				return jerr
-			}
-		} else {
-			printReport(streams.Out, ref.Repo(), rep)
+		if jerr := opts.output.print(streams.Out, VerifyResult{Report: rep, repo: ref.Repo()}); jerr != nil {
+			return jerr
 		}
 	}
 	return err
@@ -185,40 +179,15 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 		trust.Scope = ref.Repo()
 	}
 	v, verr := verify.Envelope(format, sig, desc, trust)
-	if opts.output.Format == "json" {
-		rep := &verify.Report{Reference: manifestArg, Subject: desc, Verified: verr == nil, Signatures: []*verify.Verdict{v}}
-		if verr == nil {
-			rep.Valid = 1
-		}
-		if err := writeJSON(streams.Out, rep); err != nil {
-			return err
-		}
-	} else if verr == nil {
-		fmt.Fprintf(streams.Out, "VALID    %s signed by %s\n", desc.Digest, v.Signer)
+	rep := &verify.Report{Reference: manifestArg, Subject: desc, Verified: verr == nil, Signatures: []*verify.Verdict{v}}
+	if verr == nil {
+		rep.Valid = 1
+	}
+	if err := opts.output.print(streams.Out, VerifyResult{Report: rep}); err != nil {
+		return err
 	}
 	if verr != nil {
 		return fmt.Errorf("%s does not verify %s: %w", opts.SignatureFile, manifestArg, verr)
 	}
 	return nil
-}
-
-func printReport(w io.Writer, repo string, rep *verify.Report) {
-	for _, v := range rep.Signatures {
-		where := strings.Join(v.Mechanisms, ",")
-		if v.Valid {
-			fmt.Fprintf(w, "VALID    %s  %s signature by %s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, where)
-		} else {
-			// Reasons name their format already ("jwt signature: …").
-			reason := strings.TrimPrefix(v.Reason, v.Format+" signature: ")
-			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, reason, where)
-		}
-	}
-	fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", repo, rep.Subject.Digest, rep.Valid, len(rep.Signatures))
-}
-
-func artifactDigest(v *verify.Verdict) string {
-	if v.Artifact == nil {
-		return "(file)"
-	}
-	return v.Artifact.Digest.String()
 }

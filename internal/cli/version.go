@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -14,11 +14,7 @@ func newVersionCmd(streams IOStreams) *cobra.Command {
 		Short: "Print signet's version",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Format == "json" {
-				return writeJSON(streams.Out, VersionResult{Version: Version, Commit: Commit, Date: Date, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH})
-			}
-			fmt.Fprintln(streams.Out, versionLine())
-			return nil
+			return opts.print(streams.Out, versionResult())
 		},
 	}
 	return withGroups(cmd, streams, &opts)
@@ -26,5 +22,11 @@ func newVersionCmd(streams IOStreams) *cobra.Command {
 
 // versionLine is what 'signet version' and 'signet --version' print.
 func versionLine() string {
-	return fmt.Sprintf("signet %s (commit %s, built %s, %s, %s/%s)", Version, Commit, Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	var b strings.Builder
+	_ = versionResult().writeText(&b)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func versionResult() VersionResult {
+	return VersionResult{Version: Version, Commit: Commit, Date: Date, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 }
