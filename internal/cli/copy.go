@@ -13,6 +13,7 @@ import (
 	"oras.land/oras-go/v2"
 
 	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
@@ -139,7 +140,7 @@ func stageLayout(dst reference.Reference) (reference.Reference, func(ok bool) er
 		parent := filepath.Dir(filepath.Clean(dst.Path))
 		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dst.Path))+".tmp-*")
 		if err != nil {
-			return dst, nil, fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, unwrapPathErr(err))
+			return dst, nil, fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
 		}
 		if err := os.Chmod(tmp, 0o755); err != nil {
 			os.RemoveAll(tmp)
@@ -155,7 +156,7 @@ func stageLayout(dst reference.Reference) (reference.Reference, func(ok bool) er
 			if ok {
 				if err := os.Rename(tmp, dst.Path); err != nil {
 					os.RemoveAll(tmp)
-					return fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, unwrapPathErr(err))
+					return fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
 				}
 				return nil
 			}

@@ -89,7 +89,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	}
 	_, statErr := os.Stat(opts.output.Path)
 	if err := os.MkdirAll(opts.output.Path, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", opts.output.Path, unwrapPathErr(err))
+		return fmt.Errorf("creating %s: %w", opts.output.Path, fsutil.UnwrapPath(err))
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// A directory made for nothing is not left behind: removed

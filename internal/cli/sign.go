@@ -15,6 +15,7 @@ import (
 	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
@@ -177,10 +178,10 @@ func readSignatureFile(path string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", missingInput("signature file", path, err)
 	}
-	if fi.Size() > 1<<20 {
+	if fi.Size() > discover.MaxSignatureSize {
 		return nil, "", fmt.Errorf("signature file %s is %d bytes, over the 1 MiB limit", path, fi.Size())
 	}
-	b, err := fsutil.ReadFileLimit(path, 1<<20) // bounded even for a pipe or device
+	b, err := fsutil.ReadFileLimit(path, discover.MaxSignatureSize) // bounded even for a pipe or device
 	if errors.Is(err, fsutil.ErrTooLarge) {
 		return nil, "", fmt.Errorf("signature file %s is over the 1 MiB limit", path)
 	}
@@ -204,12 +205,4 @@ func detectFormat(b []byte) string {
 		return "jwt"
 	}
 	return "jwt"
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

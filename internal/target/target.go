@@ -168,13 +168,5 @@ func MissingInput(what, path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return errdef.Usage(fmt.Errorf("%s %s does not exist; check the path", what, path))
 	}
-	return fmt.Errorf("%s %s: %w", what, path, unwrapPath(err))
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return fmt.Errorf("%s %s: %w", what, path, fsutil.UnwrapPath(err))
 }
