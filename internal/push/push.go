@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -161,8 +163,25 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	before := client.Requests()
-	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(manifestBytes)); err != nil {
+	// What the registry answered tells how the artifact will be found: a
+	// successful PUT of the manifest with an OCI-Subject header means the
+	// registry indexed the subject (the referrers API); a successful PUT of
+	// the sha256-<hex> referrers index tag means oras-go maintained the tag
+	// fallback. (Counting requests would misreport a retried PUT.)
+	var indexed, tagged atomic.Bool
+	fallbackTag := "/manifests/" + req.Subject.Digest.Algorithm().String() + "-" + req.Subject.Digest.Encoded()
+	observe := remote.WithObserver(ctx, func(r *http.Request, resp *http.Response) {
+		if r.Method != http.MethodPut || resp.StatusCode/100 != 2 {
+			return
+		}
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/manifests/"+desc.Digest.String()) && resp.Header.Get("OCI-Subject") != "":
+			indexed.Store(true)
+		case strings.HasSuffix(r.URL.Path, fallbackTag):
+			tagged.Store(true)
+		}
+	})
+	if err := repo.Manifests().Push(observe, desc, bytes.NewReader(manifestBytes)); err != nil {
 		var re *orasremote.ReferrersError
 		if !errors.As(err, &re) || !re.IsReferrersIndexDelete() {
 			return nil, explainManifestPush(req, format, err)
@@ -174,10 +193,14 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	switch {
 	case format == FormatPrototype:
 		res.Discovery = "links"
-	case client.Requests()-before > 1:
-		// oras-go maintained the sha256-<hex> referrers index tag.
+	case indexed.Load():
+		res.Discovery = "referrers"
+	case tagged.Load():
 		res.Discovery = "tag-fallback"
 	default:
+		// Neither: the registry did not say it indexed the subject, and
+		// the tag fallback was not maintained (oras-go knew the
+		// registry's referrers capability already).
 		res.Discovery = "referrers"
 	}
 	res.Artifact = desc
