@@ -46,8 +46,7 @@ func TestVerifyCorpus(t *testing.T) {
 		}
 		n++
 		t.Run(c.Name, func(t *testing.T) {
-			verifyClock = func() time.Time { return c.Now }
-			defer func() { verifyClock = func() time.Time { return time.Time{} } }()
+			t.Parallel() // each case's time goes with its context
 			args := []string{"verify", "-f", filepath.Join(dir, "token.jwt")}
 			for _, p := range c.Trusted {
 				args = append(args, "-c", filepath.Join(dir, p))
@@ -55,7 +54,7 @@ func TestVerifyCorpus(t *testing.T) {
 			args = append(args, "file:"+filepath.Join(dir, "manifest.json"))
 			for _, format := range []string{"text", "json"} {
 				var out, errb bytes.Buffer
-				code := Run(context.Background(), append(append([]string{}, args...), "--format", format), IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+				code := Run(withVerifyTime(context.Background(), c.Now), append(append([]string{}, args...), "--format", format), IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
 				if code != c.CLIExit {
 					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", format, code, c.CLIExit, out.String(), errb.String())
 				}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -18,10 +17,8 @@ import (
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	verifyClock = func() time.Time { return faultreg.Now }
-	defer func() { verifyClock = func() time.Time { return time.Time{} } }()
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	code := Run(withVerifyTime(context.Background(), faultreg.Now), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	return code, out.String(), errb.String()
 }
 

@@ -121,7 +121,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 			return missingInput("trust store", opts.TrustStore, err)
 		}
 	}
-	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
+	trust := verify.Trust{Certificates: certs, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyTime(cmd.Context())}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
