@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -53,10 +50,9 @@ func TestVerifyCorpus(t *testing.T) {
 			}
 			args = append(args, "file:"+filepath.Join(dir, "manifest.json"))
 			for _, format := range []string{"text", "json"} {
-				var out, errb bytes.Buffer
-				code := Run(withVerifyTime(context.Background(), c.Now), append(append([]string{}, args...), "--format", format), IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+				code, out, errb := runCLIAt(c.Now, append(append([]string{}, args...), "--format", format)...)
 				if code != c.CLIExit {
-					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", format, code, c.CLIExit, out.String(), errb.String())
+					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", format, code, c.CLIExit, out, errb)
 				}
 				if format != "json" || c.CLIExit == 1 {
 					continue
@@ -69,11 +65,11 @@ func TestVerifyCorpus(t *testing.T) {
 						Class  string `json:"errorClass"`
 					} `json:"signatures"`
 				}
-				if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-					t.Fatalf("--format json: %v\n%s", err, out.String())
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("--format json: %v\n%s", err, out)
 				}
 				if len(rep.Signatures) != 1 || rep.Verified != (c.Expect == "valid") || rep.Signatures[0].Valid != rep.Verified {
-					t.Fatalf("--format json: %s", out.String())
+					t.Fatalf("--format json: %s", out)
 				}
 				if c.Expect == "reject" && (rep.Signatures[0].Class != c.Class || rep.Signatures[0].Reason == "") {
 					t.Fatalf("--format json: class %q reason %q, want class %q", rep.Signatures[0].Class, rep.Signatures[0].Reason, c.Class)

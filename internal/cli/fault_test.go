@@ -9,16 +9,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/signet-oci/signet/internal/faultreg"
 )
 
+// runCLI runs signet in-process, verifying at faultreg.Now, and returns its
+// exit status, stdout and stderr. (The in-package runner; the cli_test
+// package's is signetRun.)
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIAt(faultreg.Now, args...)
+}
+
+// runCLIAt is runCLI verifying at now (the zero time: the current time).
+func runCLIAt(now time.Time, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := Run(withVerifyTime(context.Background(), faultreg.Now), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	code := Run(withVerifyTime(context.Background(), now), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	return code, out.String(), errb.String()
 }
 

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +23,6 @@ import (
 	"oras.land/oras-go/v2/content"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
-	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/signature"
@@ -60,9 +58,7 @@ func (e *env) path(name string) string  { return filepath.Join(e.dir, name) }
 // run runs signet in-process and returns its exit status and streams.
 func (e *env) run(args ...string) (int, string, string) {
 	e.t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
+	return signetRun("", args...)
 }
 
 func (e *env) ok(args ...string) string {
