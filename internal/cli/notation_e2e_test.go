@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +22,8 @@ import (
 	"oras.land/oras-go/v2/content"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
+	"github.com/signet-oci/signet/internal/faultreg"
 	"github.com/signet-oci/signet/pkg/artifact"
-	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/signature"
 )
 
@@ -37,13 +36,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	reg, err := registry.New(registry.Config{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(reg)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, host: strings.TrimPrefix(srv.URL, "http://"), dir: t.TempDir()}
+	e := &env{t: t, host: faultreg.New(t).Host, dir: t.TempDir()}
 	layout, err := filepath.Abs("../../testdata/oci-layout")
 	if err != nil {
 		t.Fatal(err)
