@@ -198,15 +198,15 @@ for r in embedded distribution; do
 		ref="$h/r$n@$dg"
 		oruns=$RUNS
 		((n >= 10000)) && oruns=1 # oras default at 10,000 takes seconds per run
-		measure "$RUNS" "$SIGNET" discover --debug --output json "$ref"
+		measure "$RUNS" "$SIGNET" discover --debug --format json "$ref"
 		st=$MED sr=$RSS sq=$REQ
 		measure "$oruns" "$ORAS" discover --plain-http --debug --format json "$ref"
 		ot=$MED or=$RSS oq=$REQ
-		measure "$RUNS" "$SIGNET" discover --debug --depth 8 --output json "$ref"
+		measure "$RUNS" "$SIGNET" discover --debug --depth 8 --format json "$ref"
 		echo "| $r | $n | signet discover | $(fmt "$st") | $sr | $sq | |"
 		echo "| $r | $n | signet discover --depth 8 | $(fmt "$MED") | $RSS | $REQ | |"
 		echo "| $r | $n | oras discover | $(fmt "$ot") | $or | $oq | $(ratio "$ot" "$st") (--depth 8: $(ratio "$ot" "$MED")) |"
-		measure "$RUNS" "$SIGNET" discover --debug --depth 1 --output json "$ref"
+		measure "$RUNS" "$SIGNET" discover --debug --depth 1 --format json "$ref"
 		st=$MED sr=$RSS sq=$REQ
 		measure "$RUNS" "$ORAS" discover --plain-http --debug --depth 1 --format json "$ref"
 		echo "| $r | $n | signet discover --depth 1 | $(fmt "$st") | $sr | $sq | |"

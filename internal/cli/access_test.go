@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/signet-oci/signet/internal/cli"
+	"github.com/signet-oci/signet/internal/faultreg"
 	"github.com/signet-oci/signet/pkg/registry"
 )
 
@@ -248,13 +249,7 @@ func (w *stateWriter) Write(b []byte) (int, error) {
 // TestHTTPSAgainstPlainRegistry: --plain-http=false against a plain HTTP
 // registry names the fix.
 func TestHTTPSAgainstPlainRegistry(t *testing.T) {
-	reg, err := registry.New(registry.Config{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(reg)
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := faultreg.New(t).Host
 	code, _, stderr := signetRun("", "copy", layoutRef(t), host+"/busybox:latest", "--plain-http=false")
 	if code != 1 || !strings.Contains(stderr, host) || !strings.Contains(stderr, "--plain-http") {
 		t.Errorf("exit %d, stderr %q: want status 1 naming %s and --plain-http", code, stderr, host)

@@ -13,6 +13,7 @@ import (
 	"oras.land/oras-go/v2"
 
 	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
@@ -24,7 +25,7 @@ type copyOptions struct {
 }
 
 func newCopyCmd(streams IOStreams) *cobra.Command {
-	opts := &copyOptions{}
+	opts := &copyOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
 		Short: "Copy an image between registries, OCI layouts and docker-archive tarballs",
@@ -45,19 +46,13 @@ prints for it, so a signature made from that manifest fits the pushed image.`,
   signet copy 127.0.0.1:5000/busybox:latest oci-layout:./backup:latest`,
 		Args: exactArgs("SRC", "DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runCopy(cmd, opts, streams, args[0], args[1])
 		},
 	}
-	opts.remote.addFlags(cmd.Flags())
-	opts.output.addFlags(cmd.Flags(), "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, dstArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	src, err := reference.Parse(srcArg)
 	if err != nil {
 		return err
@@ -119,7 +114,7 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	if _, err := oras.Copy(ctx, s, desc.Digest.String(), d.Writable, dstSel, copyOpts); err != nil {
 		// oras.Copy resolves SRC again by digest; docker archives and OCI
 		// layouts answer digests, registries too.
-		return fmt.Errorf("copying %s to %s: %w", srcArg, dstArg, explainFor(dst, err))
+		return fmt.Errorf("copying %s to %s: %w", srcArg, dstArg, err)
 	}
 	if err := d.Close(); err != nil {
 		return err
@@ -128,19 +123,8 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 		return err
 	}
 	fmt.Fprintf(streams.Err, "Copied %s to %s\n", srcArg, dst.String())
-	if opts.output.Format == "json" {
-		plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
-		return writeJSON(streams.Out, map[string]any{"source": srcArg, "destination": dst.String(), "manifest": plain})
-	}
-	fmt.Fprintln(streams.Out, desc.Digest)
-	return nil
-}
-
-func explainFor(ref reference.Reference, err error) error {
-	if ref.Kind == reference.Registry {
-		return remote.Explain(ref.Registry, err)
-	}
-	return err
+	plain := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	return opts.output.print(streams.Out, CopyResult{Source: srcArg, Destination: dst.String(), Manifest: plain})
 }
 
 // stageLayout prepares a copy into the OCI layout dst so that a copy that
@@ -156,7 +140,7 @@ func stageLayout(dst reference.Reference) (reference.Reference, func(ok bool) er
 		parent := filepath.Dir(filepath.Clean(dst.Path))
 		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dst.Path))+".tmp-*")
 		if err != nil {
-			return dst, nil, fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, unwrapPathErr(err))
+			return dst, nil, fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
 		}
 		if err := os.Chmod(tmp, 0o755); err != nil {
 			os.RemoveAll(tmp)
@@ -172,7 +156,7 @@ func stageLayout(dst reference.Reference) (reference.Reference, func(ok bool) er
 			if ok {
 				if err := os.Rename(tmp, dst.Path); err != nil {
 					os.RemoveAll(tmp)
-					return fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, unwrapPathErr(err))
+					return fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
 				}
 				return nil
 			}

@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -17,7 +14,7 @@ const corpusDir = "../../testdata/jwt-corpus"
 // (testdata/jwt-corpus, written by pkg/signature/jwt/internal/corpusgen)
 // through `signet verify -f token.jwt -c trusted… file:manifest.json`
 // in process, at the case's fixed time: valid controls exit 0, rejects exit
-// 3 (the case's cliExit), and --output json reports the verdict and class.
+// 3 (the case's cliExit), and --format json reports the verdict and class.
 func TestVerifyCorpus(t *testing.T) {
 	ents, err := os.ReadDir(corpusDir)
 	if err != nil {
@@ -46,18 +43,16 @@ func TestVerifyCorpus(t *testing.T) {
 		}
 		n++
 		t.Run(c.Name, func(t *testing.T) {
-			verifyClock = func() time.Time { return c.Now }
-			defer func() { verifyClock = func() time.Time { return time.Time{} } }()
+			t.Parallel() // each case's time goes with its context
 			args := []string{"verify", "-f", filepath.Join(dir, "token.jwt")}
 			for _, p := range c.Trusted {
 				args = append(args, "-c", filepath.Join(dir, p))
 			}
 			args = append(args, "file:"+filepath.Join(dir, "manifest.json"))
 			for _, format := range []string{"text", "json"} {
-				var out, errb bytes.Buffer
-				code := Run(context.Background(), append(append([]string{}, args...), "--output", format), IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+				code, out, errb := runCLIAt(c.Now, append(append([]string{}, args...), "--format", format)...)
 				if code != c.CLIExit {
-					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", format, code, c.CLIExit, out.String(), errb.String())
+					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", format, code, c.CLIExit, out, errb)
 				}
 				if format != "json" || c.CLIExit == 1 {
 					continue
@@ -70,14 +65,14 @@ func TestVerifyCorpus(t *testing.T) {
 						Class  string `json:"errorClass"`
 					} `json:"signatures"`
 				}
-				if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-					t.Fatalf("--output json: %v\n%s", err, out.String())
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("--format json: %v\n%s", err, out)
 				}
 				if len(rep.Signatures) != 1 || rep.Verified != (c.Expect == "valid") || rep.Signatures[0].Valid != rep.Verified {
-					t.Fatalf("--output json: %s", out.String())
+					t.Fatalf("--format json: %s", out)
 				}
 				if c.Expect == "reject" && (rep.Signatures[0].Class != c.Class || rep.Signatures[0].Reason == "") {
-					t.Fatalf("--output json: class %q reason %q, want class %q", rep.Signatures[0].Class, rep.Signatures[0].Reason, c.Class)
+					t.Fatalf("--format json: class %q reason %q, want class %q", rep.Signatures[0].Class, rep.Signatures[0].Reason, c.Class)
 				}
 			}
 		})

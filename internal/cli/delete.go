@@ -70,7 +70,6 @@ confirmed).`,
   signet delete-signature 127.0.0.1:5000/busybox@sha256:… --all-invalid --ca-cert ca.crt --dry-run`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runDeleteSignature(cmd, opts, streams, args[0])
 		},
 	}
@@ -86,8 +85,7 @@ confirmed).`,
 	f.StringArrayVar(&opts.CRLs, "crl", nil, "CRL file for offline revocation checks (repeatable)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted; delete nothing")
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
-	opts.remote.addFlags(f)
-	return cmd
+	return withGroups(cmd, streams, &opts.remote)
 }
 
 func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStreams, arg string) error {
@@ -121,7 +119,7 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 	var plans []*removal.Plan
 	var skipped []error
 	if pruning {
-		trust, err := deleteTrust(opts)
+		trust, err := deleteTrust(cmd, opts)
 		if err != nil {
 			return err
 		}
@@ -198,7 +196,7 @@ func skippedError(skipped []error) error {
 }
 
 // deleteTrust builds verify's trust from delete-signature's flags.
-func deleteTrust(opts *deleteOptions) (verify.Trust, error) {
+func deleteTrust(cmd *cobra.Command, opts *deleteOptions) (verify.Trust, error) {
 	mode, err := revocation.ParseMode(opts.Revocation)
 	if err != nil {
 		return verify.Trust{}, errdef.Usage(fmt.Errorf("--revocation: %w", err))
@@ -221,7 +219,7 @@ func deleteTrust(opts *deleteOptions) (verify.Trust, error) {
 	if err != nil {
 		return verify.Trust{}, errdef.Usage(err)
 	}
-	return verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Identities: opts.Identities, Revocation: checker, Now: verifyClock()}, nil
+	return verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Identities: opts.Identities, Revocation: checker, Now: verifyTime(cmd.Context())}, nil
 }
 
 func btoi(b bool) int {

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -27,7 +25,7 @@ type discoverOptions struct {
 }
 
 func newDiscoverCmd(streams IOStreams) *cobra.Command {
-	opts := &discoverOptions{}
+	opts := &discoverOptions{output: formats("tree", "table", "json")}
 	cmd := &cobra.Command{
 		Use:   "discover REFERENCE",
 		Short: "List the signatures and other artifacts that refer to an image",
@@ -66,10 +64,9 @@ Output: tree (default), table, or json (schema: docs/schemas/discover.json).
 Exit status 4 when REFERENCE is unknown; an image with no referrers is not an
 error (use 'signet verify' to require a signature).`,
 		Example: `  signet discover 127.0.0.1:5000/busybox:latest
-  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --output json`,
+  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runDiscover(cmd, opts, streams, args[0])
 		},
 	}
@@ -77,15 +74,10 @@ error (use 'signet verify' to require a signature).`,
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "list only referrers of this artifact type")
 	f.IntVar(&opts.Depth, "depth", 0, "levels of referrers to follow, 1 to 8 (default: up to 8 while a level costs at most 1,000 requests)")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per subject")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "tree", "tree", "table", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, refArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if opts.Depth < 0 || (opts.Depth == 0 && cmd.Flags().Changed("depth")) {
 		return errdef.Usage(fmt.Errorf("--depth %d: give 1 to %d", opts.Depth, discover.DefaultMaxDepth))
 	}
@@ -115,99 +107,57 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	for _, w := range g.Warnings {
 		fmt.Fprintln(streams.Err, "Warning: "+w)
 	}
-	switch opts.output.Format {
-	case "json":
-		return writeDiscoverJSON(streams.Out, g)
-	case "table":
-		return discoverTable(streams.Out, g)
-	}
-	return discoverTree(streams.Out, ref.Repo(), g)
+	res := newDiscoverResult(g)
+	res.repo = ref.Repo()
+	return opts.output.print(streams.Out, res)
 }
 
-type jsonReferrer struct {
+// DiscoverResult is 'signet discover --format json'
+// (docs/schemas/discover.json).
+type DiscoverResult struct {
+	Reference          string             `json:"reference"`
+	Subject            ocispec.Descriptor `json:"subject"`
+	Mechanisms         map[string]string  `json:"mechanisms"`
+	LinksArtifactTypes []string           `json:"linksArtifactTypes,omitempty"`
+	Truncated          bool               `json:"truncated"`
+	Referrers          []DiscoverReferrer `json:"referrers" stream:"lines"`
+
+	repo string // for the tree's first line
+}
+
+func (DiscoverResult) streamJSON() {}
+
+// DiscoverReferrer is one referrer in DiscoverResult, with its own
+// referrers.
+type DiscoverReferrer struct {
 	ocispec.Descriptor
 	DigestVerified bool                `json:"digestVerified"`
 	FoundBy        []string            `json:"foundBy"`
 	Config         *ocispec.Descriptor `json:"config,omitempty"`
-	Referrers      []jsonReferrer      `json:"referrers"`
+	Referrers      []DiscoverReferrer  `json:"referrers"`
 }
 
-func toJSONReferrer(n *discover.Node) jsonReferrer {
-	kids := make([]jsonReferrer, 0, len(n.Referrers))
-	for _, k := range n.Referrers {
-		kids = append(kids, toJSONReferrer(k))
-	}
-	return jsonReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: kids}
+func newDiscoverResult(g *discover.Graph) DiscoverResult {
+	return DiscoverResult{Reference: g.Reference, Subject: g.Subject, Mechanisms: g.Mechanisms,
+		LinksArtifactTypes: g.LinksArtifactTypes, Truncated: g.Truncated, Referrers: discoverReferrers(g.Referrers)}
 }
 
-// writeDiscoverJSON streams the graph as JSON (docs/schemas/discover.json),
-// one top-level referrer at a time, so that memory does not grow with a
-// second copy of a graph of thousands of referrers. Each top-level referrer
-// (with its own referrers) is one compact line: easy to grep, and cheap to
-// write for 10,000 of them.
-func writeDiscoverJSON(w io.Writer, g *discover.Graph) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	field := func(name string, v any, last bool) error {
-		b, err := marshalIndent(v, "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(bw, "  %q: %s", name, b)
-		if !last {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n")
-		return nil
+func discoverReferrers(ns []*discover.Node) []DiscoverReferrer {
+	out := make([]DiscoverReferrer, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, DiscoverReferrer{Descriptor: n.Descriptor, DigestVerified: n.DigestVerified, FoundBy: n.Mechanisms, Config: n.Config, Referrers: discoverReferrers(n.Referrers)})
 	}
-	bw.WriteString("{\n")
-	if err := field("reference", g.Reference, false); err != nil {
-		return err
-	}
-	if err := field("subject", g.Subject, false); err != nil {
-		return err
-	}
-	if err := field("mechanisms", g.Mechanisms, false); err != nil {
-		return err
-	}
-	if len(g.LinksArtifactTypes) > 0 {
-		if err := field("linksArtifactTypes", g.LinksArtifactTypes, false); err != nil {
-			return err
-		}
-	}
-	if err := field("truncated", g.Truncated, false); err != nil {
-		return err
-	}
-	if len(g.Referrers) == 0 {
-		bw.WriteString("  \"referrers\": []\n}\n")
-		return bw.Flush()
-	}
-	bw.WriteString("  \"referrers\": [\n")
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
-	for i, n := range g.Referrers {
-		line.Reset()
-		if err := enc.Encode(toJSONReferrer(n)); err != nil {
-			return err
-		}
-		bw.WriteString("    ")
-		bw.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
-		if i < len(g.Referrers)-1 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n")
-	}
-	bw.WriteString("  ]\n}\n")
-	return bw.Flush()
+	return out
 }
 
-func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
+// writeTree prints the referrers as a tree, grouped by artifact type (as
+// oras discover does).
+func (g DiscoverResult) writeTree(out io.Writer) error {
 	w := bufio.NewWriterSize(out, 64<<10)
-	fmt.Fprintf(w, "%s@%s\n", repo, g.Subject.Digest)
-	var walk func(ns []*discover.Node, prefix string)
-	walk = func(ns []*discover.Node, prefix string) {
-		// group by artifact type, like oras discover
-		byType := map[string][]*discover.Node{}
+	fmt.Fprintf(w, "%s@%s\n", g.repo, g.Subject.Digest)
+	var walk func(ns []DiscoverReferrer, prefix string)
+	walk = func(ns []DiscoverReferrer, prefix string) {
+		byType := map[string][]DiscoverReferrer{}
 		var types []string
 		for _, n := range ns {
 			t := n.ArtifactType
@@ -234,7 +184,7 @@ func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
 				if lastN {
 					b2, n2 = "└── ", "    "
 				}
-				note := " [" + strings.Join(n.Mechanisms, ", ") + "]"
+				note := " [" + strings.Join(n.FoundBy, ", ") + "]"
 				if !n.DigestVerified {
 					note += " (digest computed, not confirmed by the registry)"
 				}
@@ -249,11 +199,12 @@ func discoverTree(out io.Writer, repo string, g *discover.Graph) error {
 	return w.Flush()
 }
 
-func discoverTable(w io.Writer, g *discover.Graph) error {
+// writeTable prints one row per referrer, with its depth.
+func (g DiscoverResult) writeTable(w io.Writer) error {
 	t := tablewriter.NewWriter(w)
 	t.Header("Depth", "Digest", "Artifact type", "Found by", "Size")
-	var walk func(ns []*discover.Node, depth int) error
-	walk = func(ns []*discover.Node, depth int) error {
+	var walk func(ns []DiscoverReferrer, depth int) error
+	walk = func(ns []DiscoverReferrer, depth int) error {
 		for _, n := range ns {
 			at := n.ArtifactType
 			if at == "" {
@@ -263,7 +214,7 @@ func discoverTable(w io.Writer, g *discover.Graph) error {
 			if !n.DigestVerified {
 				dg += " (computed)"
 			}
-			if err := t.Append(fmt.Sprint(depth), dg, at, strings.Join(n.Mechanisms, ","), fmt.Sprint(n.Size)); err != nil {
+			if err := t.Append(fmt.Sprint(depth), dg, at, strings.Join(n.FoundBy, ","), fmt.Sprint(n.Size)); err != nil {
 				return err
 			}
 			if err := walk(n.Referrers, depth+1); err != nil {

@@ -24,7 +24,7 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"registry", "gc"}, `unknown command "gc" for "signet registry"`},
 		{[]string{"registry", "serv"}, "did you mean 'signet registry serve'"},
 		{[]string{"generate", "bogus"}, "its commands are artifact, cert, manifest"},
-		{[]string{"sgin"}, "did you mean 'sign'"},
+		{[]string{"sgin"}, "did you mean 'signet sign'"},
 		{cert("-1"), "--days -1: give 1 or more"},
 		{cert("0"), "--days 0: give 1 or more"},
 		{[]string{"discover", "127.0.0.1:1/busybox:latest", "--max-referrers", "0"}, "--max-referrers 0"},
@@ -106,7 +106,7 @@ func TestMissingInputs(t *testing.T) {
 // TestVerifyAndPullMessages: verify's text report names the format once
 // ("jwt signature: …", not twice); a referrer bound advises a flag the
 // command has; pull-signature writes and prints a signature pushed in two
-// artifact formats once, and counts files written; --output json of an
+// artifact formats once, and counts files written; --format json of an
 // unknown reference still prints a report.
 func TestVerifyAndPullMessages(t *testing.T) {
 	srv := faultreg.New(t)
@@ -137,7 +137,7 @@ func TestVerifyAndPullMessages(t *testing.T) {
 	if code != ExitOK || len(lines) != 1 || len(ents) != 1 || !strings.Contains(errOut, "Wrote 1 signature file(s)") || !strings.Contains(errOut, "from 2 signature artifacts") {
 		t.Errorf("pull-signature: exit %d, %d files\n%s%s", code, len(ents), out, errOut)
 	}
-	code, out, _ = runCLI(t, "pull-signature", ref, "-o", filepath.Join(dir, "sigs"), "--output", "json")
+	code, out, _ = runCLI(t, "pull-signature", ref, "-o", filepath.Join(dir, "sigs"), "--format", "json")
 	var pulled struct {
 		Signatures []struct {
 			Artifacts []any    `json:"artifacts"`
@@ -148,7 +148,7 @@ func TestVerifyAndPullMessages(t *testing.T) {
 		t.Errorf("pull-signature json: exit %d %s", code, out)
 	}
 
-	code, out, errOut = runCLI(t, "verify", srv.Host+"/busybox:nope", "-c", s.CertFile, "--output", "json")
+	code, out, errOut = runCLI(t, "verify", srv.Host+"/busybox:nope", "-c", s.CertFile, "--format", "json")
 	var rep map[string]any
 	if code != ExitNotFound || json.Unmarshal([]byte(out), &rep) != nil || rep["verified"] != false || rep["error"] == nil {
 		t.Errorf("verify json, unknown reference: exit %d %q %s", code, out, errOut)

@@ -16,12 +16,18 @@ import (
 	"github.com/signet-oci/signet/internal/faultreg"
 )
 
+// runCLI runs signet in-process, verifying at faultreg.Now, and returns its
+// exit status, stdout and stderr. (The in-package runner; the cli_test
+// package's is signetRun.)
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	verifyClock = func() time.Time { return faultreg.Now }
-	defer func() { verifyClock = func() time.Time { return time.Time{} } }()
+	return runCLIAt(faultreg.Now, args...)
+}
+
+// runCLIAt is runCLI verifying at now (the zero time: the current time).
+func runCLIAt(now time.Time, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	code := Run(withVerifyTime(context.Background(), now), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	return code, out.String(), errb.String()
 }
 
@@ -41,14 +47,14 @@ type jsonReport struct {
 // TestVerifyExitStatuses: scripts can trust signet verify's exit status
 // against a registry: 0 when a signature is valid, 3 when signatures were
 // found and none is valid (wrong bytes from the registry included), 4 when
-// there is none; --output json lists every signature examined with its
+// there is none; --format json lists every signature examined with its
 // verdict and reason.
 func TestVerifyExitStatuses(t *testing.T) {
 	srv := faultreg.New(t)
 	s := srv.Seed(t, "busybox")
 	ref := srv.Host + "/busybox:latest"
 
-	code, out, errOut := runCLI(t, "verify", ref, "-c", s.CertFile, "--output", "json")
+	code, out, errOut := runCLI(t, "verify", ref, "-c", s.CertFile, "--format", "json")
 	if code != ExitOK {
 		t.Fatalf("valid: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -57,7 +63,7 @@ func TestVerifyExitStatuses(t *testing.T) {
 	// both are listed.
 	bad := srv.SignatureFor(t, "busybox", s.Subject)
 	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+bad.Blob.Digest.String())), 200, http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("x"), int(bad.Blob.Size))))
-	code, out, errOut = runCLI(t, "verify", ref, "-c", s.CertFile, "--output", "json")
+	code, out, errOut = runCLI(t, "verify", ref, "-c", s.CertFile, "--format", "json")
 	var rep jsonReport
 	if code != ExitOK || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Signatures) != 2 || rep.Valid != 1 {
 		t.Fatalf("one valid, one corrupted: exit %d\n%s\n%s", code, out, errOut)
@@ -71,7 +77,7 @@ func TestVerifyExitStatuses(t *testing.T) {
 
 	// Only the corrupted one (the genuine blob corrupted too): 3.
 	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), 200, http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("x"), int(s.Blob.Size))))
-	code, out, errOut = runCLI(t, "verify", ref, "-c", s.CertFile, "--output", "json")
+	code, out, errOut = runCLI(t, "verify", ref, "-c", s.CertFile, "--format", "json")
 	rep = jsonReport{}
 	if code != ExitVerifyFailed || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Signatures) != 2 || rep.Valid != 0 || rep.Verified {
 		t.Fatalf("none valid: exit %d\n%s\n%s", code, out, errOut)
@@ -88,7 +94,7 @@ func TestVerifyExitStatuses(t *testing.T) {
 	// Trusting another certificate: 3, class untrusted chain.
 	srv.Reset()
 	other := filepath.Join(corpusDir, "valid-walkthrough-openssl-cert", "trusted-0.pem")
-	code, out, _ = runCLI(t, "verify", ref, "-c", other, "--output", "json")
+	code, out, _ = runCLI(t, "verify", ref, "-c", other, "--format", "json")
 	rep = jsonReport{}
 	if code != ExitVerifyFailed || json.Unmarshal([]byte(out), &rep) != nil || rep.Signatures[0].Class != "untrusted chain" {
 		t.Fatalf("untrusted: exit %d\n%s", code, out)

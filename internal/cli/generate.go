@@ -48,7 +48,7 @@ type generateCertOptions struct {
 }
 
 func newGenerateCertCmd(streams IOStreams) *cobra.Command {
-	opts := &generateCertOptions{}
+	opts := &generateCertOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "cert --key-out FILE --cert-out FILE",
 		Short: "Generate a private key and an x509 certificate for signing",
@@ -87,17 +87,13 @@ The SHA-256 fingerprint of the certificate is printed on stdout.`,
 	f.StringVar(&opts.CAKey, "ca-key", "", "issue the certificate from this CA key")
 	f.StringVar(&opts.CACert, "ca-cert", "", "issue the certificate from this CA certificate")
 	f.BoolVar(&opts.Force, "force", false, "overwrite existing files")
-	opts.output.addFlags(f, "text", "text", "json")
 	_ = cmd.MarkFlagRequired("key-out")
 	_ = cmd.MarkFlagRequired("cert-out")
 	cmd.MarkFlagsRequiredTogether("ca-key", "ca-cert")
-	return cmd
+	return withGroups(cmd, streams, &opts.output)
 }
 
 func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if err := oneOf("--key-type", opts.KeyType, certgen.KeyTypes...); err != nil {
 		return err
 	}
@@ -158,21 +154,17 @@ func runGenerateCert(opts *generateCertOptions, streams IOStreams) error {
 	sum := sha256.Sum256(cert.Raw)
 	fp := hex.EncodeToString(sum[:])
 	fmt.Fprintf(streams.Err, "Wrote %s (private key, mode 0600) and %s (%s, valid until %s)\n", opts.KeyOut, opts.CertOut, cert.Subject, cert.NotAfter.UTC().Format("2006-01-02"))
-	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, map[string]any{"key": opts.KeyOut, "certificate": opts.CertOut, "subject": cert.Subject.String(), "sha256Fingerprint": "sha256:" + fp, "notAfter": cert.NotAfter.UTC()})
-	}
-	fmt.Fprintln(streams.Out, "sha256:"+fp)
-	return nil
+	return opts.output.print(streams.Out, CertResult{Key: opts.KeyOut, Certificate: opts.CertOut, Subject: cert.Subject.String(), SHA256Fingerprint: "sha256:" + fp, NotAfter: cert.NotAfter.UTC()})
 }
 
 type generateManifestOptions struct {
-	Out    string
 	Force  bool
 	remote remoteOptions
+	output outputOptions
 }
 
 func newGenerateManifestCmd(streams IOStreams) *cobra.Command {
-	opts := &generateManifestOptions{}
+	opts := &generateManifestOptions{output: outputOptions{}.withFile("write the manifest to FILE and print its digest")}
 	cmd := &cobra.Command{
 		Use:   "manifest SOURCE [-o FILE]",
 		Short: "Print the exact manifest bytes of an image (the bytes that get signed)",
@@ -192,13 +184,12 @@ With -o the manifest goes to FILE (atomically) and its digest to stdout.`,
   signet generate manifest 127.0.0.1:5000/busybox:latest -o manifest-to-sign.json`,
 		Args: exactArgs("SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			ref, err := reference.Parse(args[0])
 			if err != nil {
 				return err
 			}
 			out := fsutil.Output{Inputs: append(opts.remote.inputs(), localPath(ref)), Force: opts.Force}
-			if err := out.Check(opts.Out); err != nil {
+			if err := out.Check(opts.output.Path); err != nil {
 				return err
 			}
 			client, err := opts.remote.newClient(streams)
@@ -210,33 +201,31 @@ With -o the manifest goes to FILE (atomically) and its digest to stdout.`,
 				return err
 			}
 			warnTag(streams, ref, desc.Digest)
-			if opts.Out == "" {
+			if opts.output.Path == "" {
 				_, err = streams.Out.Write(b)
 				return err
 			}
-			if err := out.Write(opts.Out, b, 0o644); err != nil {
+			if err := out.Write(opts.output.Path, b, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintln(streams.Out, desc.Digest)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Out, "output-file", "o", "", "write the manifest to FILE and print its digest")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
-	opts.remote.addFlags(cmd.Flags())
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 type generateArtifactOptions struct {
 	Signature string
 	Manifest  string
 	Format    string
-	Out       string
 	Force     bool
+	output    outputOptions
 }
 
 func newGenerateArtifactCmd(streams IOStreams) *cobra.Command {
-	opts := &generateArtifactOptions{}
+	opts := &generateArtifactOptions{output: outputOptions{}.withFile("write the artifact to FILE and print its digest")}
 	cmd := &cobra.Command{
 		Use:   "artifact --signature FILE --manifest FILE [--artifact-format prototype|oci] [-o FILE]",
 		Short: "Build the artifact manifest that points a signature at the manifest it signs",
@@ -268,11 +257,10 @@ With -o the artifact goes to FILE (atomically) and its digest to stdout.`,
 	f.StringVar(&opts.Signature, "signature", "", "the signature file (from 'signet sign')")
 	f.StringVar(&opts.Manifest, "manifest", "", "the signed manifest file")
 	f.StringVar(&opts.Format, "artifact-format", "prototype", "prototype or oci")
-	f.StringVarP(&opts.Out, "output-file", "o", "", "write the artifact to FILE and print its digest")
 	f.BoolVar(&opts.Force, "force", false, "build it even if the signature does not parse or does not sign --manifest; let -o overwrite an existing private key")
 	_ = cmd.MarkFlagRequired("signature")
 	_ = cmd.MarkFlagRequired("manifest")
-	return cmd
+	return withGroups(cmd, streams, &opts.output)
 }
 
 func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error {
@@ -280,7 +268,7 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 		return err
 	}
 	out := fsutil.Output{Inputs: []string{opts.Signature, opts.Manifest}, Force: opts.Force}
-	if err := out.Check(opts.Out); err != nil {
+	if err := out.Check(opts.output.Path); err != nil {
 		return err
 	}
 	sig, format, err := readSignatureFile(opts.Signature)
@@ -295,11 +283,11 @@ func runGenerateArtifact(opts *generateArtifactOptions, streams IOStreams) error
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Signature, err)
 	}
-	if opts.Out == "" {
+	if opts.output.Path == "" {
 		_, err = streams.Out.Write(b)
 		return err
 	}
-	if err := out.Write(opts.Out, b, 0o644); err != nil {
+	if err := out.Write(opts.output.Path, b, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintln(streams.Out, digest.FromBytes(b))

@@ -25,7 +25,6 @@ signet command, and docker, oras and notation, then use them.`,
   echo "$TOKEN" | signet login registry.example.com -u ci --password-stdin`,
 		Args: exactArgs("REGISTRY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.done(streams)
 			if opts.Username == "" {
 				return errdef.Usage(errors.New("give the username with -u"))
 			}
@@ -46,14 +45,13 @@ signet command, and docker, oras and notation, then use them.`,
 					// Not Explain's hint: it advises 'signet login'.
 					return fmt.Errorf("registry %s refused the credentials of %q (401); check the username and password: nothing was stored", host, opts.Username)
 				}
-				return remote.Explain(host, fmt.Errorf("logging in to %s: %w", host, err))
+				return fmt.Errorf("logging in to %s: %w", host, err)
 			}
 			fmt.Fprintf(streams.Err, "Login to %s succeeded; credentials stored via %s\n", host, client.CredentialStoreName(store))
 			return nil
 		},
 	}
-	opts.addFlags(cmd.Flags())
-	return cmd
+	return withGroups(cmd, streams, opts)
 }
 
 func newLogoutCmd(streams IOStreams) *cobra.Command {

@@ -1,12 +1,10 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,9 +22,8 @@ import (
 	"oras.land/oras-go/v2/content"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
-	"github.com/signet-oci/signet/internal/cli"
+	"github.com/signet-oci/signet/internal/faultreg"
 	"github.com/signet-oci/signet/pkg/artifact"
-	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/signature"
 )
 
@@ -39,13 +36,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	reg, err := registry.New(registry.Config{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(reg)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, host: strings.TrimPrefix(srv.URL, "http://"), dir: t.TempDir()}
+	e := &env{t: t, host: faultreg.New(t).Host, dir: t.TempDir()}
 	layout, err := filepath.Abs("../../testdata/oci-layout")
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +51,7 @@ func (e *env) path(name string) string  { return filepath.Join(e.dir, name) }
 // run runs signet in-process and returns its exit status and streams.
 func (e *env) run(args ...string) (int, string, string) {
 	e.t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
+	return signetRun("", args...)
 }
 
 func (e *env) ok(args ...string) string {
@@ -228,7 +217,7 @@ func TestNotationSignatures(t *testing.T) {
 				t.Error("no org.opencontainers.image.created annotation")
 			}
 
-			out := e.ok("discover", e.ref(":latest"), "--output", "json")
+			out := e.ok("discover", e.ref(":latest"), "--format", "json")
 			if !strings.Contains(out, artifact.ArtifactTypeNotation) || !strings.Contains(out, artifactDigest) {
 				t.Fatalf("discover does not list the %s signature %s:\n%s", format, artifactDigest, out)
 			}
@@ -237,9 +226,9 @@ func TestNotationSignatures(t *testing.T) {
 			if !strings.Contains(out, "VALID    "+artifactDigest) {
 				t.Fatalf("verify output:\n%s", out)
 			}
-			out = e.ok("verify", "-f", sig, "-c", crt, "--output", "json", e.ref("@"+subject.Digest.String()))
+			out = e.ok("verify", "-f", sig, "-c", crt, "--format", "json", e.ref("@"+subject.Digest.String()))
 			if !strings.Contains(out, `"build": "42"`) && !strings.Contains(out, `"build":"42"`) {
-				t.Errorf("verify --output json lacks the user metadata:\n%s", out)
+				t.Errorf("verify --format json lacks the user metadata:\n%s", out)
 			}
 
 			// Interop: notation-go's registry client and verifier, set
@@ -334,7 +323,7 @@ func TestNotationSignedVerifiedBySignet(t *testing.T) {
 		t.Fatalf("notation pushed %d manifests in the 1.3.x form (err %v), want 2", found, err)
 	}
 
-	out := e.ok("discover", e.ref(":latest"), "--output", "json")
+	out := e.ok("discover", e.ref(":latest"), "--format", "json")
 	if strings.Count(out, artifact.ArtifactTypeNotation) < 2 {
 		t.Fatalf("discover does not list both notation signatures:\n%s", out)
 	}

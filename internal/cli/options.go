@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/signet-oci/signet/internal/errdef"
@@ -28,12 +29,10 @@ type remoteOptions struct {
 	Config        string
 
 	client       *remote.Client
-	flags        *pflag.FlagSet
 	plainHTTPSet bool
 }
 
 func (o *remoteOptions) addFlags(f *pflag.FlagSet) {
-	o.flags = f
 	f.StringVarP(&o.Username, "username", "u", "", "registry username (default: from the Docker config and credential helpers)")
 	f.StringVarP(&o.Password, "password", "p", "", "registry password or identity token (prefer --password-stdin)")
 	f.BoolVar(&o.PasswordStdin, "password-stdin", false, "read the password from stdin")
@@ -45,12 +44,14 @@ func (o *remoteOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Config, "registry-config", "", "Docker config file holding credentials (default ~/.docker/config.json)")
 }
 
+func (o *remoteOptions) parse(cmd *cobra.Command, _ IOStreams) error {
+	o.plainHTTPSet = cmd.Flags().Changed("plain-http")
+	return nil
+}
+
 func (o *remoteOptions) newClient(streams IOStreams) (*remote.Client, error) {
 	if o.client != nil {
 		return o.client, nil
-	}
-	if o.flags != nil {
-		o.plainHTTPSet = o.flags.Changed("plain-http")
 	}
 	if o.Password != "" && !o.PasswordStdin {
 		// As docker and oras do: a password in the arguments shows in
@@ -107,8 +108,22 @@ func (o *remoteOptions) inputs() []string {
 	return []string{o.CAFile, o.Config}
 }
 
-// done prints the request count with --debug.
-func (o *remoteOptions) done(streams IOStreams) {
+// explain turns a registry or transport failure into one line with what to
+// do (remote.Explain), for the host the error names or else the host of
+// the command's latest request.
+func (o *remoteOptions) explain(err error) error {
+	host := remote.HostOf(err)
+	if host == "" && o.client != nil {
+		host = o.client.LastHost()
+	}
+	if host == "" {
+		return err
+	}
+	return remote.Explain(host, err)
+}
+
+// close prints the request count with --debug.
+func (o *remoteOptions) close(streams IOStreams) {
 	if o.Debug && o.client != nil {
 		fmt.Fprintf(streams.Err, "debug: %d HTTP request(s)\n", o.client.Requests())
 	}
@@ -127,26 +142,6 @@ func readSecret(r io.Reader) (string, error) {
 		return "", errdef.Usage(errors.New("--password-stdin: standard input is empty"))
 	}
 	return pw, nil
-}
-
-// outputOptions is the --output flag group.
-type outputOptions struct {
-	Format  string
-	allowed []string
-}
-
-func (o *outputOptions) addFlags(f *pflag.FlagSet, def string, allowed ...string) {
-	o.allowed = allowed
-	f.StringVar(&o.Format, "output", def, "output format: "+strings.Join(allowed, ", "))
-}
-
-func (o *outputOptions) validate() error {
-	for _, a := range o.allowed {
-		if o.Format == a {
-			return nil
-		}
-	}
-	return errdef.Usage(fmt.Errorf("--output %q is not one of %s", o.Format, strings.Join(o.allowed, ", ")))
 }
 
 func oneOf(flag, v string, allowed ...string) error {

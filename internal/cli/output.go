@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 
@@ -29,6 +32,77 @@ func marshalIndent(v any, prefix string) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// writeJSONStream writes the struct v as writeJSON does, generated from its
+// fields and their json tags, except that the slice field tagged
+// `stream:"lines"` is written one compact element per line, as each is
+// encoded: easy to grep, and no second copy of a large document in memory
+// (discover's thousands of referrers).
+func writeJSONStream(w io.Writer, v any) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	rv := reflect.ValueOf(v)
+	rt := rv.Type()
+	type field struct {
+		name   string
+		v      reflect.Value
+		stream bool
+	}
+	var fields []field
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fv := rv.Field(i)
+		if strings.Contains(opts, "omitempty") && fv.IsZero() || strings.Contains(opts, "omitempty") && (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 {
+			continue
+		}
+		fields = append(fields, field{name, fv, f.Tag.Get("stream") == "lines" && fv.Kind() == reflect.Slice})
+	}
+	bw.WriteString("{\n")
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
+	for i, f := range fields {
+		key, _ := json.Marshal(f.name)
+		fmt.Fprintf(bw, "  %s: ", key)
+		if f.stream && f.v.Len() > 0 {
+			bw.WriteString("[\n")
+			for j := 0; j < f.v.Len(); j++ {
+				line.Reset()
+				if err := enc.Encode(f.v.Index(j).Interface()); err != nil {
+					return err
+				}
+				bw.WriteString("    ")
+				bw.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
+				if j < f.v.Len()-1 {
+					bw.WriteString(",")
+				}
+				bw.WriteString("\n")
+			}
+			bw.WriteString("  ]")
+		} else {
+			if f.stream && f.v.IsNil() {
+				f.v = reflect.MakeSlice(f.v.Type(), 0, 0)
+			}
+			b, err := marshalIndent(f.v.Interface(), "  ")
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+		if i < len(fields)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }
 
 func writeJSON(w io.Writer, v any) error {

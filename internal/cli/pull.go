@@ -19,7 +19,6 @@ import (
 
 type pullOptions struct {
 	ArtifactType  string
-	Dir           string
 	MaxSignatures int
 	MaxReferrers  int
 	remote        remoteOptions
@@ -27,7 +26,7 @@ type pullOptions struct {
 }
 
 func newPullSignatureCmd(streams IOStreams) *cobra.Command {
-	opts := &pullOptions{}
+	opts := &pullOptions{output: formats("text", "json").withDir(".", "directory to write the signatures to (created if missing)")}
 	cmd := &cobra.Command{
 		Use:   "pull-signature REFERENCE [-o DIR]",
 		Short: "Download the signatures of an image",
@@ -44,36 +43,17 @@ Exit status 4 when there is no signature.`,
   sig=$(signet pull-signature 127.0.0.1:5000/busybox:latest -o sigs | head -n 1)`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runPullSignature(cmd, opts, streams, args[0])
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "only signatures of this artifact type")
-	f.StringVarP(&opts.Dir, "output-dir", "o", ".", "directory to write the signatures to (created if missing)")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", discover.DefaultMaxSignatures, "most signatures downloaded")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
-	return cmd
-}
-
-type pulledSignature struct {
-	Path string `json:"path"`
-	// Artifact is the first artifact manifest found carrying the
-	// signature; Artifacts lists them all (the same signature may be
-	// pushed in several artifact formats).
-	Artifact  ocispec.Descriptor   `json:"artifact"`
-	Artifacts []ocispec.Descriptor `json:"artifacts"`
-	Signature any                  `json:"signature"`
-	Format    string               `json:"signatureFormat"`
-	FoundBy   []string             `json:"foundBy"`
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, refArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if opts.MaxSignatures < 1 {
 		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
@@ -107,16 +87,16 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(opts.Dir)
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", opts.Dir, unwrapPathErr(err))
+	_, statErr := os.Stat(opts.output.Path)
+	if err := os.MkdirAll(opts.output.Path, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", opts.output.Path, fsutil.UnwrapPath(err))
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// A directory made for nothing is not left behind: removed
 		// unless something was written into it (Remove fails then).
-		defer os.Remove(opts.Dir)
+		defer os.Remove(opts.output.Path)
 	}
-	var pulled []pulledSignature
+	var pulled []PulledSignature
 	byPath := map[string]int{} // artifacts carrying the same blob share one file
 	failed := 0
 	for _, f := range found {
@@ -126,7 +106,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 			continue
 		}
 		name := f.Signature.Blob.Digest.Algorithm().String() + "-" + f.Signature.Blob.Digest.Encoded() + "." + f.Signature.Format
-		p := filepath.Join(opts.Dir, name)
+		p := filepath.Join(opts.output.Path, name)
 		if i, ok := byPath[p]; ok {
 			pulled[i].FoundBy = mergeMechanisms(pulled[i].FoundBy, f.Mechanisms)
 			pulled[i].Artifacts = append(pulled[i].Artifacts, f.Artifact)
@@ -136,7 +116,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		if err := (fsutil.Output{Inputs: opts.remote.inputs()}).Write(p, f.Envelope, 0o644); err != nil {
 			return err
 		}
-		pulled = append(pulled, pulledSignature{Path: p, Artifact: f.Artifact, Artifacts: []ocispec.Descriptor{f.Artifact}, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
+		pulled = append(pulled, PulledSignature{Path: p, Artifact: f.Artifact, Artifacts: []ocispec.Descriptor{f.Artifact}, Signature: f.Signature.Blob, Format: f.Signature.Format, FoundBy: f.Mechanisms})
 	}
 	if len(pulled) == 0 {
 		return fmt.Errorf("none of the %d signature artifact(s) of %s could be downloaded", failed, ref.WithDigest(subject.Digest))
@@ -150,13 +130,7 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 		shared = fmt.Sprintf(" (from %d signature artifacts: some carry the same signature)", artifacts)
 	}
 	fmt.Fprintf(streams.Err, "Wrote %d signature file(s) for %s%s\n", len(pulled), ref.WithDigest(subject.Digest), shared)
-	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, map[string]any{"subject": subject, "signatures": pulled})
-	}
-	for _, p := range pulled {
-		fmt.Fprintln(streams.Out, p.Path)
-	}
-	return nil
+	return opts.output.print(streams.Out, PullResult{Subject: subject, Signatures: pulled})
 }
 
 // mergeMechanisms is the sorted union of two foundBy lists.

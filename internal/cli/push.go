@@ -32,7 +32,7 @@ type pushOptions struct {
 }
 
 func newPushSignatureCmd(streams IOStreams) *cobra.Command {
-	opts := &pushOptions{}
+	opts := &pushOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "push-signature --signature FILE [--manifest FILE] [--artifact FILE] REFERENCE",
 		Short: "Push a signature and its artifact manifest next to the image it signs",
@@ -69,7 +69,6 @@ verify' does that). --force skips these checks, for the rare deliberate case.`,
   signet push-signature --signature sig.jwt --artifact-format oci 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runPushSignature(cmd, opts, streams, args[0])
 		},
 	}
@@ -79,16 +78,11 @@ verify' does that). --force skips these checks, for the rare deliberate case.`,
 	f.StringVar(&opts.Artifact, "artifact", "", "push this prebuilt artifact manifest file byte for byte")
 	f.StringVar(&opts.Format, "artifact-format", push.FormatAuto, "auto, prototype or oci")
 	f.BoolVar(&opts.Force, "force", false, "push even if the signature does not parse, does not sign REFERENCE's manifest, or the manifest is not in the registry")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
 	_ = cmd.MarkFlagRequired("signature")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, refArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if err := oneOf("--artifact-format", opts.Format, push.FormatAuto, push.FormatPrototype, push.FormatOCI); err != nil {
 		return err
 	}
@@ -140,11 +134,7 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 	for _, w := range res.Warnings {
 		fmt.Fprintln(streams.Err, "Warning: "+w)
 	}
-	if opts.output.Format == "json" {
-		return writeJSON(streams.Out, res)
-	}
-	fmt.Fprintln(streams.Out, res.Artifact.Digest)
-	return nil
+	return opts.output.print(streams.Out, PushResult(*res))
 }
 
 // signedSubject parses a signature envelope and returns the manifest it

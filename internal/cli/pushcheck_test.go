@@ -100,3 +100,37 @@ func TestPushSignatureChecksSubject(t *testing.T) {
 		t.Error("the accepted pushes wrote nothing")
 	}
 }
+
+// TestPushSignatureDiscoveryAfterRetry: the discovery path push-signature
+// reports comes from what the registry answered (OCI-Subject on the
+// manifest PUT; a PUT of the sha256-<hex> tag), not from counting
+// requests: a manifest PUT that is retried once (503, then 201) is still
+// "referrers" on a registry that indexes the subject.
+func TestPushSignatureDiscoveryAfterRetry(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	dir := t.TempDir()
+	key, crt := keyPair(t, dir)
+	ref := srv.Host + "/busybox@" + s.Subject.Digest.String()
+	sig := filepath.Join(dir, "sig.jwt")
+	if code, _, errOut := runCLI(t, "sign", "-k", key, "-c", crt, "-o", sig, ref); code != 0 {
+		t.Fatal(errOut)
+	}
+	var puts atomic.Int64
+	srv.Use(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256:") {
+			puts.Add(1)
+		}
+		return false
+	}, faultreg.FailFirst(faultreg.Match(http.MethodPut, faultreg.PathContains("/manifests/sha256:")), nil, 503))
+	code, out, errOut := runCLI(t, "push-signature", "--signature", sig, "--artifact-format", "oci", "--format", "json", ref)
+	if code != 0 {
+		t.Fatalf("push-signature: exit %d: %s", code, errOut)
+	}
+	if n := puts.Load(); n != 2 {
+		t.Fatalf("the manifest PUT was sent %d time(s); the test wants it retried", n)
+	}
+	if !strings.Contains(out, `"discovery": "referrers"`) || !strings.Contains(errOut, "indexed by the registry's referrers API") {
+		t.Fatalf("a retried PUT misreported the discovery path:\nstdout %s\nstderr %s", out, errOut)
+	}
+}

@@ -69,7 +69,7 @@ func TestRevocation(t *testing.T) {
 			code, out, errOut = verify(badSig, "--crl", crl)
 			expect("revoked, local CRL", code, out, errOut, 3, "", "(serial "+serialOf(bad)+") is revoked")
 
-			code, out, _ = verify(goodSig, "--revocation", "soft", "--output", "json")
+			code, out, _ = verify(goodSig, "--revocation", "soft", "--format", "json")
 			var rep struct {
 				Signatures []struct {
 					Valid                        bool

@@ -87,9 +87,6 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err == nil {
 		return ExitOK
 	}
-	if isCobraUsageError(err) {
-		err = errdef.Usage(errors.New(cobraUsageLine(err.Error())))
-	}
 	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "--timeout") {
 		// A wait outside any registry request ran out of the deadline.
 		err = fmt.Errorf("%w; the command did not finish within the bound --timeout sets", err)
@@ -102,25 +99,8 @@ type signalled struct{ sig os.Signal }
 
 func (s *signalled) Error() string { return "interrupted by " + s.sig.String() }
 
-// cobraUsageLine puts cobra's multi-line "unknown command … Did you mean
-// this?" on one line.
-func cobraUsageLine(msg string) string {
-	head, sugg, ok := strings.Cut(strings.TrimSpace(msg), "\n\nDid you mean this?\n")
-	if !ok {
-		if strings.HasPrefix(msg, "unknown command") {
-			return strings.TrimSpace(msg) + " (see 'signet --help')"
-		}
-		return msg
-	}
-	var names []string
-	for _, n := range strings.Fields(sugg) {
-		names = append(names, "'"+n+"'")
-	}
-	return head + "; did you mean " + strings.Join(names, " or ") + "?"
-}
-
 // groupArgs is the Args of a command that only groups subcommands
-// (signet generate, signet registry): an argument there is an unknown
+// (signet, signet generate, signet registry): an argument there is an unknown
 // subcommand, a usage error with suggestions, where cobra would print the
 // help and exit 0.
 func groupArgs(cmd *cobra.Command, args []string) error {
@@ -149,23 +129,11 @@ func groupArgs(cmd *cobra.Command, args []string) error {
 // its help; with an unknown one it fails with exit status 2.
 func groupCmd(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = groupArgs
+	cmd.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return cmd.Help()
 	}
 	return cmd
-}
-
-// isCobraUsageError recognises the usage errors cobra makes itself (flag
-// groups, required flags, unknown commands), which bypass the flag error
-// function.
-func isCobraUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"required flag(s)", "if any flags in the group", "unknown command", "unknown flag", "unknown shorthand flag", "invalid argument"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // ExitCode maps an error returned by a command to signet's exit status.
@@ -224,6 +192,14 @@ costs at most 40 s (docs/cli-conventions.md).`,
 	root.CompletionOptions.HiddenDefaultCmd = false
 	var deadline struct{ cancel context.CancelFunc }
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// cobra checks required flags and flag groups after this hook,
+		// with untyped errors; checked here they are usage errors.
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return errdef.Usage(fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath()))
+		}
+		if err := cmd.ValidateFlagGroups(); err != nil {
+			return errdef.Usage(fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath()))
+		}
 		// --timeout bounds the whole command: one deadline on the context
 		// every request and wait of the command honours.
 		if f := cmd.Flags().Lookup("timeout"); f != nil {
@@ -243,6 +219,9 @@ costs at most 40 s (docs/cli-conventions.md).`,
 		}
 		return nil
 	}
+	// An unknown command is a usage error with suggestions (groupArgs),
+	// as for 'signet generate' and 'signet registry'.
+	groupCmd(root)
 	root.AddCommand(
 		newCopyCmd(streams),
 		newGenerateCmd(streams),

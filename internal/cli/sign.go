@@ -17,6 +17,7 @@ import (
 	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
@@ -29,7 +30,6 @@ type signOptions struct {
 	Expiry     time.Duration
 	Format     string
 	MediaType  string
-	Out        string
 	Metadata   []string
 	Force      bool
 	remote     remoteOptions
@@ -44,7 +44,7 @@ type signOptions struct {
 }
 
 func newSignCmd(streams IOStreams) *cobra.Command {
-	opts := &signOptions{}
+	opts := &signOptions{output: formats("text", "json").withFile("write the signature to FILE and print its digest")}
 	cmd := &cobra.Command{
 		Use:   "sign -k KEY -c CERT [-r REFERENCE]… [-o FILE] MANIFEST",
 		Short: "Sign a manifest with an x509 key (the prototype's JWT, or Notary Project JWS/COSE)",
@@ -84,7 +84,6 @@ or to stdout without -o. Nothing is written when signing fails.`,
   signet sign --plugin azure-kv --key-id https://myvault.vault.azure.net/keys/signer/1 --signature-format cose -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runSign(cmd, opts, streams, args[0])
 		},
 	}
@@ -95,24 +94,18 @@ or to stdout without -o. Nothing is written when signing fails.`,
 	f.DurationVar(&opts.Expiry, "expiry", 0, "signature lifetime, e.g. 720h (default: no expiry)")
 	f.StringVar(&opts.Format, "signature-format", "jwt", "jwt (prototype x509 JWT), jws or cose (Notary Project)")
 	f.StringVar(&opts.MediaType, "media-type", "", "override the signed manifest's media type (default: its own mediaType)")
-	f.StringVarP(&opts.Out, "output-file", "o", "", "write the signature to FILE and print its digest")
 	f.StringArrayVarP(&opts.Metadata, "user-metadata", "m", nil, "key=value metadata signed into Notary Project signatures (repeatable)")
 	f.BoolVar(&opts.Force, "force", false, "let -o overwrite an existing private key")
 	f.StringVar(&opts.TimestampURL, "timestamp-url", "", "RFC 3161 time stamping authority URL (jws, cose; with --timestamp-root-cert)")
 	f.StringVar(&opts.TimestampRoot, "timestamp-root-cert", "", "the time stamping authority's root certificate, PEM (with --timestamp-url)")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
 	f.StringVar(&opts.Plugin, "plugin", "", "sign through this installed notation plugin instead of -k/-c (jws, cose)")
 	f.StringVar(&opts.KeyID, "key-id", "", "the key's ID in the plugin's key service (with --plugin)")
 	f.StringArrayVar(&opts.PluginConfig, "plugin-config", nil, "key=value passed to the plugin (repeatable)")
 	f.StringVar(&opts.PluginDir, "plugin-dir", "", "notation plugin directory (default: notation's, e.g. ~/.config/notation/plugins)")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestArg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if err := oneOf("--signature-format", opts.Format, "jwt", "jws", "cose"); err != nil {
 		return err
 	}
@@ -130,7 +123,7 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		return err
 	}
 	out := fsutil.Output{Inputs: append(opts.remote.inputs(), opts.Key, opts.Cert, localPath(ref)), Force: opts.Force}
-	if err := out.Check(opts.Out); err != nil {
+	if err := out.Check(opts.output.Path); err != nil {
 		return err
 	}
 	var key crypto.Signer
@@ -173,32 +166,23 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		return errors.New("signing produced no signature; nothing written")
 	}
 	sigDigest := digest.FromBytes(sig)
-	if opts.Out == "" && opts.output.Format != "json" {
-		_, err = streams.Out.Write(sig)
-		return err
-	}
-	if opts.Out != "" {
-		if err := out.Write(opts.Out, sig, 0o644); err != nil {
+	if opts.output.Path != "" {
+		if err := out.Write(opts.output.Path, sig, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.Out)
+		fmt.Fprintf(streams.Err, "Signed %s (%s) as %s; signature written to %s\n", desc.Digest, manifestArg, opts.Format, opts.output.Path)
 	}
-	if opts.output.Format == "json" {
-		out := map[string]any{
-			"signature":       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
-			"signatureFormat": opts.Format,
-			"subject":         desc,
-			"references":      refs,
-		}
-		if opts.Out != "" {
-			out["file"] = opts.Out
-		} else {
-			out["envelope"] = string(sig)
-		}
-		return writeJSON(streams.Out, out)
+	res := SignResult{
+		Signature:       ocispec.Descriptor{MediaType: artifact.BlobMediaType(opts.Format), Digest: sigDigest, Size: int64(len(sig))},
+		SignatureFormat: opts.Format,
+		Subject:         desc,
+		References:      refs,
+		File:            opts.output.Path,
 	}
-	fmt.Fprintln(streams.Out, sigDigest)
-	return nil
+	if opts.output.Path == "" {
+		res.Envelope = string(sig)
+	}
+	return opts.output.print(streams.Out, res)
 }
 
 // parseManifestArg parses a MANIFEST argument, with a hint for a bare path.
@@ -228,10 +212,10 @@ func readSignatureFile(path string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", missingInput("signature file", path, err)
 	}
-	if fi.Size() > 1<<20 {
+	if fi.Size() > discover.MaxSignatureSize {
 		return nil, "", fmt.Errorf("signature file %s is %d bytes, over the 1 MiB limit", path, fi.Size())
 	}
-	b, err := fsutil.ReadFileLimit(path, 1<<20) // bounded even for a pipe or device
+	b, err := fsutil.ReadFileLimit(path, discover.MaxSignatureSize) // bounded even for a pipe or device
 	if errors.Is(err, fsutil.ErrTooLarge) {
 		return nil, "", fmt.Errorf("signature file %s is over the 1 MiB limit", path)
 	}
@@ -255,12 +239,4 @@ func detectFormat(b []byte) string {
 		return "jwt"
 	}
 	return "jwt"
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -78,7 +78,7 @@ func TestTimestampedSignatures(t *testing.T) {
 
 	// Expired but timestamped while valid: valid with --tsa-root-cert.
 	for f, sig := range stamped {
-		code, out, errOut := verify(sig, "--tsa-root-cert", tsaRoot, "--output", "json")
+		code, out, errOut := verify(sig, "--tsa-root-cert", tsaRoot, "--format", "json")
 		if code != 0 {
 			t.Fatalf("%s expired but timestamped: exit %d\n%s%s", f, code, out, errOut)
 		}

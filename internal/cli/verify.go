@@ -4,9 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +36,7 @@ type verifyOptions struct {
 }
 
 func newVerifyCmd(streams IOStreams) *cobra.Command {
-	opts := &verifyOptions{}
+	opts := &verifyOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "verify REFERENCE -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
 		Short: "Verify an image's signatures against the certificates you trust",
@@ -94,14 +92,13 @@ Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
 found (or REFERENCE unknown), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
-  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --output json
+  signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --format json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer opts.remote.done(streams)
 			return runVerify(cmd, opts, streams, args[0])
 		},
 	}
@@ -117,15 +114,10 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
-	opts.remote.addFlags(f)
-	opts.output.addFlags(f, "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
 	if (opts.TrustPolicy == "") != (opts.TrustStore == "") {
 		return errdef.Usage(errors.New("--trust-policy and --trust-store go together: give both"))
 	}
@@ -181,7 +173,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if err != nil {
 		return errdef.Usage(err)
 	}
-	trust := verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyClock()}
+	trust := verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyTime(cmd.Context())}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
@@ -197,11 +189,12 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
 	}
 	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers})
-	if rep == nil && err != nil && opts.output.Format == "json" && !errors.Is(err, errdef.ErrUsage) {
+	err = opts.remote.explain(err) // the JSON report carries the explained line
+	if rep == nil && err != nil && !errors.Is(err, errdef.ErrUsage) {
 		// The reference could not be resolved (unknown: exit status 4;
 		// the registry failed: 1). A script reading stdout still gets a
 		// report: not verified, no subject, no signature, and why.
-		if jerr := writeJSON(streams.Out, map[string]any{"reference": ref.Raw, "verified": false, "validSignatures": 0, "signatures": []any{}, "error": err.Error()}); jerr != nil {
+		if jerr := opts.output.print(streams.Out, VerifyFailure{Reference: ref.Raw, Signatures: []*verify.Verdict{}, Error: err.Error()}); jerr != nil {
 			return jerr
 		}
 	}
@@ -210,12 +203,8 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(streams.Err, "Warning: "+w)
 		}
-		if opts.output.Format == "json" {
-			if jerr := writeJSON(streams.Out, rep); jerr != nil {
-				return jerr
-			}
-		} else {
-			printReport(streams.Out, ref.Repo(), rep)
+		if jerr := opts.output.print(streams.Out, VerifyResult{Report: rep, repo: ref.Repo()}); jerr != nil {
+			return jerr
 		}
 	}
 	return err
@@ -242,42 +231,17 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 		trust.Scope = ref.Repo()
 	}
 	v, verr := verify.Envelope(format, sig, desc, trust)
-	if opts.output.Format == "json" {
-		rep := &verify.Report{Reference: manifestArg, Subject: desc, Verified: verr == nil, Signatures: []*verify.Verdict{v}}
-		if verr == nil {
-			rep.Valid = 1
-		}
-		if err := writeJSON(streams.Out, rep); err != nil {
-			return err
-		}
-	} else if verr == nil {
-		fmt.Fprintf(streams.Out, "VALID    %s signed by %s%s%s\n", desc.Digest, v.Signer, timestampNote(v), revocationNote(v))
+	rep := &verify.Report{Reference: manifestArg, Subject: desc, Verified: verr == nil, Signatures: []*verify.Verdict{v}}
+	if verr == nil {
+		rep.Valid = 1
+	}
+	if err := opts.output.print(streams.Out, VerifyResult{Report: rep}); err != nil {
+		return err
 	}
 	if verr != nil {
 		return fmt.Errorf("%s does not verify %s: %w", opts.SignatureFile, manifestArg, verr)
 	}
 	return nil
-}
-
-func printReport(w io.Writer, repo string, rep *verify.Report) {
-	for _, v := range rep.Signatures {
-		where := strings.Join(v.Mechanisms, ",")
-		if v.Valid {
-			fmt.Fprintf(w, "VALID    %s  %s signature by %s%s%s (found by %s)\n", artifactDigest(v), v.Format, v.Signer, timestampNote(v), revocationNote(v), where)
-		} else {
-			// Reasons name their format already ("jwt signature: …").
-			reason := strings.TrimPrefix(v.Reason, v.Format+" signature: ")
-			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, reason, where)
-		}
-	}
-	fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", repo, rep.Subject.Digest, rep.Valid, len(rep.Signatures))
-}
-
-func artifactDigest(v *verify.Verdict) string {
-	if v.Artifact == nil {
-		return "(file)"
-	}
-	return v.Artifact.Digest.String()
 }
 
 // timestampNote says when a trusted timestamp was relied on.

@@ -1,34 +1,32 @@
 package cli
 
 import (
-	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 func newVersionCmd(streams IOStreams) *cobra.Command {
-	opts := &outputOptions{}
+	opts := formats("text", "json")
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print signet's version",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.validate(); err != nil {
-				return err
-			}
-			if opts.Format == "json" {
-				return writeJSON(streams.Out, map[string]string{"version": Version, "commit": Commit, "date": Date, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
-			}
-			fmt.Fprintln(streams.Out, versionLine())
-			return nil
+			return opts.print(streams.Out, versionResult())
 		},
 	}
-	opts.addFlags(cmd.Flags(), "text", "text", "json")
-	return cmd
+	return withGroups(cmd, streams, &opts)
 }
 
 // versionLine is what 'signet version' and 'signet --version' print.
 func versionLine() string {
-	return fmt.Sprintf("signet %s (commit %s, built %s, %s, %s/%s)", Version, Commit, Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	var b strings.Builder
+	_ = versionResult().writeText(&b)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func versionResult() VersionResult {
+	return VersionResult{Version: Version, Commit: Commit, Date: Date, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 }

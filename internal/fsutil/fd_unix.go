@@ -18,7 +18,7 @@ func writeFD(path string, fd int, data []byte) error {
 	f := os.NewFile(uintptr(dup), path)
 	defer f.Close()
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, UnwrapPath(err))
 	}
 	return nil
 }

@@ -173,14 +173,14 @@ func writeThrough(path string, data []byte) error {
 		f, err = os.OpenFile(path, os.O_WRONLY, 0)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, UnwrapPath(err))
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, UnwrapPath(err))
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, UnwrapPath(err))
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ func replace(path, target string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(target)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, UnwrapPath(err))
 	}
 	name := tmp.Name()
 	ok := false
@@ -235,7 +235,7 @@ func replace(path, target string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if err := os.Rename(name, target); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, UnwrapPath(err))
 	}
 	ok = true
 	if d, err := os.Open(dir); err == nil {
@@ -245,7 +245,9 @@ func replace(path, target string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-func unwrapPath(err error) error {
+// UnwrapPath is the error inside an *os.PathError (whose message repeats
+// the path a caller names already), or err.
+func UnwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

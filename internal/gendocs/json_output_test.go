@@ -25,7 +25,7 @@ import (
 
 // TestJSONOutputMatchesSchemas runs the walkthrough with real signet
 // commands, in-process, against the embedded registry, and checks every
-// --output json document against its schema under docs/schemas.
+// --format json document against its schema under docs/schemas.
 func TestJSONOutputMatchesSchemas(t *testing.T) {
 	reg, err := registry.New(registry.Config{Memory: true})
 	if err != nil {
@@ -73,31 +73,31 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	}
 
 	ref := host + "/busybox"
-	check("version.json", run(0, "version", "--output", "json"))
-	check("copy.json", run(0, "copy", "oci-layout:"+layout+":latest", ref+":latest", "--output", "json"))
+	check("version.json", run(0, "version", "--format", "json"))
+	check("copy.json", run(0, "copy", "oci-layout:"+layout+":latest", ref+":latest", "--format", "json"))
 	check("generate-cert.json", run(0, "generate", "cert", "--key-out", p("example.key"), "--cert-out", p("example.crt"),
-		"--cn", "127.0.0.1", "--org", "example inc", "--ip", "127.0.0.1", "--output", "json"))
+		"--cn", "127.0.0.1", "--org", "example inc", "--ip", "127.0.0.1", "--format", "json"))
 	run(0, "generate", "cert", "--key-out", p("other.key"), "--cert-out", p("other.crt"), "--ip", "127.0.0.1")
 	manifestDigest := strings.TrimSpace(string(run(0, "generate", "manifest", ref+":latest", "-o", p("manifest-to-sign.json"))))
 	subject := ref + "@" + manifestDigest
 
 	// sign: to a file with a reference; inline without one; with expiry.
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "-r", ref+":latest",
-		"-o", p("manifest-signature.jwt"), "--output", "json", "file:"+p("manifest-to-sign.json")))
+		"-o", p("manifest-signature.jwt"), "--format", "json", "file:"+p("manifest-to-sign.json")))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--expiry", "720h",
-		"--output", "json", "file:"+p("manifest-to-sign.json")))
+		"--format", "json", "file:"+p("manifest-to-sign.json")))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--expiry", "720h",
-		"-o", p("oci.jwt"), "--output", "json", subject))
+		"-o", p("oci.jwt"), "--format", "json", subject))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
-		"-m", "build=42", "-o", p("sig.jws"), "--output", "json", subject))
+		"-m", "build=42", "-o", p("sig.jws"), "--format", "json", subject))
 	// A timestamped signature: the verdict names the timestamp and the TSA.
 	tsa := testpki.New(t, "signet docs TSA")
 	tsaSigner := testpki.ShortLived(t, "signet docs signer", time.Now().Add(time.Hour))
 	tsKey, tsChain, tsCA := tsaSigner.WriteFiles(t, dir, "ts")
 	tsaRoot := tsa.WriteRoot(t, dir, "tsa-root.crt")
 	check("sign.json", run(0, "sign", "-k", tsKey, "-c", tsChain, "--signature-format", "cose", "--timestamp-url", tsa.URL,
-		"--timestamp-root-cert", tsaRoot, "-o", p("ts.cose"), "--output", "json", subject))
-	tsRep := check("verify.json", run(0, "verify", "-f", p("ts.cose"), "--ca-cert", tsCA, "--tsa-root-cert", tsaRoot, "--output", "json", subject))
+		"--timestamp-root-cert", tsaRoot, "-o", p("ts.cose"), "--format", "json", subject))
+	tsRep := check("verify.json", run(0, "verify", "-f", p("ts.cose"), "--ca-cert", tsCA, "--tsa-root-cert", tsaRoot, "--format", "json", subject))
 	if v := tsRep["signatures"].([]any)[0].(map[string]any); v["timestampedAt"] == nil || v["timestampAuthority"] != "CN=signet docs TSA,O=signet tests" {
 		t.Errorf("timestamped verdict: %v", v)
 	}
@@ -105,41 +105,41 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	// status; with the responders down and --revocation soft, "unknown".
 	rca := testpki.NewRevocationCA(t, "signet docs CA")
 	rKey, rChain, rCA := rca.Leaf(t, "signet docs revocable signer", true, true).WriteFiles(t, dir, "rev")
-	check("sign.json", run(0, "sign", "-k", rKey, "-c", rChain, "--signature-format", "jws", "-o", p("rev.jws"), "--output", "json", subject))
+	check("sign.json", run(0, "sign", "-k", rKey, "-c", rChain, "--signature-format", "jws", "-o", p("rev.jws"), "--format", "json", subject))
 	for _, c := range []struct {
 		down       bool
 		mode, want string
 	}{{false, "strict", "good"}, {true, "soft", "unknown"}} {
 		rca.SetDown(c.down)
-		rep := check("verify.json", run(0, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--revocation", c.mode, "--output", "json", subject))
+		rep := check("verify.json", run(0, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--revocation", c.mode, "--format", "json", subject))
 		if v := rep["signatures"].([]any)[0].(map[string]any); v["revocation"] != c.want {
 			t.Errorf("revocation %s: verdict %v", c.mode, v)
 		}
 	}
 	rca.SetDown(true)
-	check("verify.json", run(3, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--output", "json", subject))
+	check("verify.json", run(3, "verify", "-f", p("rev.jws"), "--ca-cert", rCA, "--format", "json", subject))
 
 	// verify with no signature yet: exit 4, the report still printed,
 	// with signatures [].
-	if r := check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--output", "json")); r["signatures"] == nil {
+	if r := check("verify.json", run(4, "verify", subject, "-c", p("example.crt"), "--format", "json")); r["signatures"] == nil {
 		t.Errorf("verify of an unsigned image: signatures %v, want []", r["signatures"])
 	}
 	// An unknown reference: exit 4, a report without subject, with error.
-	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--output", "json")); r["error"] == nil || r["verified"] != false {
+	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--format", "json")); r["error"] == nil || r["verified"] != false {
 		t.Errorf("verify of an unknown reference: %v", r)
 	}
 
 	// push-signature: prototype (links), OCI JWT, Notary Project JWS.
 	check("push-signature.json", run(0, "push-signature", "--signature", p("manifest-signature.jwt"),
-		"--manifest", p("manifest-to-sign.json"), "--output", "json", ref))
-	check("push-signature.json", run(0, "push-signature", "--signature", p("oci.jwt"), "--artifact-format", "oci", "--output", "json", subject))
-	check("push-signature.json", run(0, "push-signature", "--signature", p("sig.jws"), "--artifact-format", "oci", "--output", "json", subject))
+		"--manifest", p("manifest-to-sign.json"), "--format", "json", ref))
+	check("push-signature.json", run(0, "push-signature", "--signature", p("oci.jwt"), "--artifact-format", "oci", "--format", "json", subject))
+	check("push-signature.json", run(0, "push-signature", "--signature", p("sig.jws"), "--artifact-format", "oci", "--format", "json", subject))
 
-	g := check("discover.json", run(0, "discover", subject, "--output", "json"))
+	g := check("discover.json", run(0, "discover", subject, "--format", "json"))
 	if refs, _ := g["referrers"].([]any); len(refs) != 3 {
 		t.Errorf("discover: %d referrers, want 3", len(refs))
 	}
-	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--output", "json"))
+	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--format", "json"))
 	// The same registry answering like the 2021 prototype registry, whose
 	// links API requires an artifact type: asked per type.
 	proto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -152,29 +152,29 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		reg.ServeHTTP(w, r)
 	}))
 	defer proto.Close()
-	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--output", "json"))
+	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--format", "json"))
 	if m, _ := pg["mechanisms"].(map[string]any); m["links"] != "used per artifact type" || pg["linksArtifactTypes"] == nil {
 		t.Errorf("discover on a registry requiring an artifact type: mechanisms %v, linksArtifactTypes %v", pg["mechanisms"], pg["linksArtifactTypes"])
 	}
 	if refs, _ := pg["referrers"].([]any); len(refs) != 3 {
 		t.Errorf("discover on a registry requiring an artifact type: %d referrers, want 3", len(refs))
 	}
-	check("pull-signature.json", run(0, "pull-signature", subject, "-o", p("retrieved"), "--output", "json"))
+	check("pull-signature.json", run(0, "pull-signature", subject, "-o", p("retrieved"), "--format", "json"))
 
 	// verify: all valid; none valid (wrong certificate); file mode, valid
 	// and invalid.
-	check("verify.json", run(0, "verify", subject, "-c", p("example.crt"), "--output", "json"))
-	rep := check("verify.json", run(3, "verify", subject, "-c", p("other.crt"), "--output", "json"))
+	check("verify.json", run(0, "verify", subject, "-c", p("example.crt"), "--format", "json"))
+	rep := check("verify.json", run(3, "verify", subject, "-c", p("other.crt"), "--format", "json"))
 	for _, s := range rep["signatures"].([]any) {
 		if s.(map[string]any)["errorClass"] == nil {
 			t.Errorf("verify with the wrong certificate: a verdict without errorClass: %v", s)
 		}
 	}
-	check("verify.json", run(0, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--output", "json", "file:"+p("manifest-to-sign.json")))
+	check("verify.json", run(0, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("manifest-to-sign.json")))
 	if err := os.WriteFile(p("changed.json"), append(must(os.ReadFile(p("manifest-to-sign.json"))), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--output", "json", "file:"+p("changed.json")))
+	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("changed.json")))
 
 	for _, s := range schemaFiles(t) {
 		if checked[s] == 0 {
@@ -184,19 +184,28 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 }
 
 // TestSchemasDeclareEveryStructField checks that every JSON field of the Go
-// types behind --output json is declared in its schema, including fields
+// types behind --format json is declared in its schema, including fields
 // that the run above may leave out (omitempty).
 func TestSchemasDeclareEveryStructField(t *testing.T) {
+	declared := map[string][]map[string]bool{} // schema#def: the models' fields
 	for _, c := range []struct {
 		schema string
 		def    string // "" for the root
 		typ    any
 	}{
 		{"verify.json", "", verify.Report{}},
+		{"verify.json", "", cli.VerifyFailure{}},
 		{"verify.json", "verdict", verify.Verdict{}},
 		{"push-signature.json", "", push.Result{}},
+		{"discover.json", "", cli.DiscoverResult{}},
 		{"discover.json", "descriptor", ocispec.Descriptor{}},
-		{"discover.json", "referrer", ocispec.Descriptor{}},
+		{"discover.json", "referrer", cli.DiscoverReferrer{}},
+		{"version.json", "", cli.VersionResult{}},
+		{"copy.json", "", cli.CopyResult{}},
+		{"generate-cert.json", "", cli.CertResult{}},
+		{"sign.json", "", cli.SignResult{}},
+		{"pull-signature.json", "", cli.PullResult{}},
+		{"pull-signature.json", "pulled", cli.PulledSignature{}},
 	} {
 		doc, err := loadSchema(schemaPath(c.schema))
 		if err != nil {
@@ -207,10 +216,42 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 			s, _ = doc.defs[c.def].(map[string]any)
 		}
 		props, _ := s["properties"].(map[string]any)
+		fields := map[string]bool{}
 		for _, name := range jsonFields(reflect.TypeOf(c.typ)) {
+			fields[name] = true
 			if _, ok := props[name]; !ok {
 				t.Errorf("%s %s: field %q of %T is not declared", c.schema, c.def, name, c.typ)
 			}
+		}
+		declared[c.schema+"#"+c.def] = append(declared[c.schema+"#"+c.def], fields)
+	}
+	// And every property a schema declares is a field of a model (of one
+	// of the models, for verify.json's two documents).
+	for key, models := range declared {
+		schema, def, _ := strings.Cut(key, "#")
+		doc, err := loadSchema(schemaPath(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := doc.root
+		if def != "" {
+			s, _ = doc.defs[def].(map[string]any)
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name := range props {
+			found := false
+			for _, m := range models {
+				found = found || m[name]
+			}
+			if !found {
+				t.Errorf("%s %s: property %q is no field of its model", schema, def, name)
+			}
+		}
+	}
+	// Every schema has its model here.
+	for _, f := range schemaFiles(t) {
+		if len(declared[f+"#"]) == 0 {
+			t.Errorf("docs/schemas/%s: no model checked against it", f)
 		}
 	}
 }

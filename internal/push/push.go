@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -112,7 +111,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 		} else if errors.Is(err, remote.ErrLinksUnsupported) {
 			format = FormatOCI
 		} else {
-			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("probing %s for the links API: %w", req.Ref.Registry, err))
+			return nil, fmt.Errorf("probing %s for the links API: %w", req.Ref.Registry, err)
 		}
 	}
 	if format == FormatPrototype && req.SignatureFormat != "jwt" {
@@ -131,7 +130,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 
 	uploaded, err := client.PushSmallBlob(ctx, req.Ref, sigDesc, req.Signature)
 	if err != nil {
-		return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("pushing signature blob %s to %s: %w", sigDesc.Digest, req.Ref.Repo(), err))
+		return nil, fmt.Errorf("pushing signature blob %s to %s: %w", sigDesc.Digest, req.Ref.Repo(), err)
 	}
 	res.SignatureUploaded = uploaded
 
@@ -152,7 +151,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	}
 	if format == FormatOCI {
 		if _, err := client.PushSmallBlob(ctx, req.Ref, artifact.EmptyConfig, artifact.EmptyConfigData); err != nil {
-			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("pushing the empty config blob to %s: %w", req.Ref.Repo(), err))
+			return nil, fmt.Errorf("pushing the empty config blob to %s: %w", req.Ref.Repo(), err)
 		}
 	}
 	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(manifestBytes), Size: int64(len(manifestBytes))}
@@ -163,7 +162,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	// does it without losing any (docs/reliability.md).
 	pushed, err := client.PushManifest(ctx, req.Ref, desc.Digest.String(), desc, manifestBytes, nil)
 	if err != nil {
-		return nil, remote.Explain(req.Ref.Registry, explainManifestPush(req, format, err))
+		return nil, explainManifestPush(req, format, err)
 	}
 	switch {
 	case format == FormatPrototype:
@@ -181,7 +180,7 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 			return nil, fmt.Errorf("the artifact manifest %s has no subject", desc.Digest)
 		}
 		if _, err := client.UpdateReferrersIndex(ctx, req.Ref, subject.Digest, remote.IndexChange{Add: []ocispec.Descriptor{entry}}, nil); err != nil {
-			return nil, remote.Explain(req.Ref.Registry, fmt.Errorf("the artifact manifest %s is pushed, but indexing it under the referrers tag failed: %w", desc.Digest, err))
+			return nil, fmt.Errorf("the artifact manifest %s is pushed, but indexing it under the referrers tag failed: %w", desc.Digest, err)
 		}
 		res.Discovery = "tag-fallback"
 	}
@@ -242,8 +241,7 @@ func pickPrebuilt(asked, have string) string {
 }
 
 func explainManifestPush(req Request, format string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "MANIFEST_BLOB_UNKNOWN") {
+	if remote.HasErrorCode(err, errcode.ErrorCodeManifestUnknown, errcode.ErrorCodeManifestBlobUnknown) {
 		return errdef.NotFound(fmt.Errorf("registry refused the artifact: the signed manifest %s is not in %s; push the image first (signet copy …)", req.Subject.Digest, req.Ref.Repo()))
 	}
 	var resp *errcode.ErrorResponse

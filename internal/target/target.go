@@ -153,7 +153,7 @@ func Resolve(ctx context.Context, t content.Resolver, ref reference.Reference) (
 	case errors.Is(err, orasErrdef.ErrNotFound):
 		return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found (check the path and tag)", ref.Raw))
 	case ref.Kind == reference.Registry:
-		return ocispec.Descriptor{}, remote.Explain(ref.Registry, fmt.Errorf("resolving %s: %w", ref.Raw, err))
+		return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
 }
@@ -168,13 +168,5 @@ func MissingInput(what, path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return errdef.Usage(fmt.Errorf("%s %s does not exist; check the path", what, path))
 	}
-	return fmt.Errorf("%s %s: %w", what, path, unwrapPath(err))
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return fmt.Errorf("%s %s: %w", what, path, fsutil.UnwrapPath(err))
 }

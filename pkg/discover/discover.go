@@ -44,16 +44,6 @@ const (
 // (artifact.SignatureArtifactTypes), and cannot list the other types.
 const UsedPerArtifactType = "used per artifact type"
 
-// States of the links mechanism, learnt from its first answer.
-const (
-	linksUnsupported = -1
-	linksUnknown     = 0
-	linksSupported   = 1
-	// linksPerType: the links API answers only requests with an
-	// artifact type.
-	linksPerType = 2
-)
-
 // Defaults for the bounds.
 const (
 	DefaultMaxDepth = 8
@@ -148,12 +138,14 @@ type Discoverer struct {
 	apiRepo *orasremote.Repository
 	tagRepo *orasremote.Repository
 
-	mu sync.Mutex
-	// Each mechanism's support, learnt from its first answer and never
-	// asked again once unsupported: 0 unknown, 1 supported, -1 unsupported
-	// (and for links, linksPerType).
-	linksState int
-	apiState   int
+	// Each mechanism's support (state.go), learnt from its first answer
+	// and never asked again once unsupported.
+	linksState mechanismState
+	apiState   mechanismState
+	// truncated: a bound cut the listing (Graph.Truncated).
+	truncated truncation
+
+	mu sync.Mutex // guards the fields below
 	// perTypeNoted: the warning that the links API was asked per type has
 	// been given.
 	perTypeNoted bool
@@ -166,7 +158,6 @@ type Discoverer struct {
 	unconfirmed  int // links digests left unconfirmed by the bound
 	warnings     []string
 	suppressed   int
-	truncated    bool
 }
 
 // New prepares a discovery in ref's repository.
@@ -235,9 +226,7 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 		d.maybeListTags(ctx, len(frontier))
 		if b := d.opts.LevelBudget; b > 0 {
 			if cost := d.levelCost(frontier); cost > b {
-				d.mu.Lock()
-				d.truncated = true
-				d.mu.Unlock()
+				d.truncated.mark()
 				d.warn(fmt.Sprintf("the %d referrers at depth %d were not searched for referrers of their own: that takes about %d requests, over the %d a level may cost by default; pass --depth %d to follow them", len(frontier), depth-1, cost, b, DefaultMaxDepth))
 				break
 			}
@@ -254,9 +243,7 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 			full := len(visited) > MaxGraphNodes
 			mu.Unlock()
 			if full {
-				d.mu.Lock()
-				d.truncated = true
-				d.mu.Unlock()
+				d.truncated.mark()
 				d.warn(fmt.Sprintf("the referrers graph has more than %d nodes; not followed further", MaxGraphNodes))
 				break
 			}
@@ -272,9 +259,7 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 						// A registry inventing fresh referrers at every
 						// level would otherwise grow the graph (and the
 						// requests) geometrically.
-						d.mu.Lock()
-						d.truncated = true
-						d.mu.Unlock()
+						d.truncated.mark()
 						d.warn(fmt.Sprintf("the referrers graph has more than %d nodes; not followed further", MaxGraphNodes))
 						break
 					}
@@ -304,8 +289,8 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 		d.warn(msg)
 		d.mu.Lock()
 	}
-	g.Truncated = d.truncated
 	d.mu.Unlock()
+	g.Truncated = d.truncated.marked()
 	g.Warnings = d.takeWarnings()
 	return g, nil
 }
@@ -317,7 +302,7 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 // per-subject look-ups in place.
 func (d *Discoverer) maybeListTags(ctx context.Context, frontier int) {
 	d.mu.Lock()
-	skip := d.tagsListed || d.apiState != -1 || frontier < tagListThreshold
+	skip := d.tagsListed || d.apiState.get() != unsupported || frontier < tagListThreshold
 	d.tagsListed = d.tagsListed || !skip
 	d.mu.Unlock()
 	if skip {
@@ -389,18 +374,16 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 		linksCut, apiCut    bool
 		linksPer            bool
 	)
-	d.mu.Lock()
-	linksState, apiState := d.linksState, d.apiState
-	d.mu.Unlock()
+	askLinks, askAPI := d.linksState.asked(), d.apiState.asked()
 	var wg sync.WaitGroup
-	if linksState >= 0 {
+	if askLinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			linkNodes, linksCut, linksPer, linksErr = d.links(ctx, subject, lim)
 		}()
 	}
-	if apiState >= 0 {
+	if askAPI {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -415,33 +398,29 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 		}
 	}
 	switch {
-	case linksState < 0:
+	case !askLinks:
 		set(Links, "unsupported")
 	case linksErr == nil && linksPer:
 		set(Links, UsedPerArtifactType)
 	case linksErr == nil:
 		set(Links, "used")
-		d.mu.Lock()
-		if d.linksState == linksUnknown {
-			d.linksState = linksSupported
-		}
-		d.mu.Unlock()
+		d.linksState.learn(supported)
 	case errors.Is(linksErr, remote.ErrLinksUnsupported):
 		set(Links, "unsupported")
-		d.setState(&d.linksState, -1)
+		d.linksState.set(unsupported)
 		linksErr = nil
 	}
 	var tagNodes []*Node
 	var tagErr error
 	var tagCut bool
 	switch {
-	case apiState >= 0 && apiErr == nil:
+	case askAPI && apiErr == nil:
 		set(Referrers, "used")
 		set(TagFallback, "not needed")
-		d.setState(&d.apiState, 1)
-	case apiState < 0 || errors.Is(apiErr, orasErrdef.ErrUnsupported):
+		d.apiState.set(supported)
+	case !askAPI || errors.Is(apiErr, orasErrdef.ErrUnsupported):
 		set(Referrers, "unsupported")
-		d.setState(&d.apiState, -1)
+		d.apiState.set(unsupported)
 		apiErr = nil
 		if d.hasFallbackTag(subject) {
 			tagNodes, tagCut, tagErr = d.referrers(ctx, d.tagRepo, subject, TagFallback, lim)
@@ -452,16 +431,10 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 	}
 	for _, e := range []error{linksErr, apiErr, tagErr} {
 		if e != nil {
-			return nil, false, remote.Explain(d.ref.Registry, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e))
+			return nil, false, fmt.Errorf("listing referrers of %s: %w", subject.Digest, e)
 		}
 	}
 	return d.merge(linkNodes, apiNodes, tagNodes), linksCut || apiCut || tagCut, nil
-}
-
-func (d *Discoverer) setState(state *int, v int) {
-	d.mu.Lock()
-	*state = v
-	d.mu.Unlock()
 }
 
 // levelCost is the number of requests listing the referrers of every node
@@ -469,21 +442,19 @@ func (d *Discoverer) setState(state *int, v int) {
 // the tag fallback only for nodes that have a referrers tag (when the tags
 // were listed).
 func (d *Discoverer) levelCost(frontier []*Node) int {
-	d.mu.Lock()
-	links, api := d.linksState, d.apiState
-	d.mu.Unlock()
+	links, api := d.linksState.get(), d.apiState.get()
 	cost := 0
 	for _, n := range frontier {
 		if n.Digest == "" || !n.DigestVerified {
 			continue
 		}
 		switch {
-		case links == linksPerType:
+		case links == supportedPerType:
 			cost += len(artifact.SignatureArtifactTypes())
-		case links >= 0:
+		case links != unsupported:
 			cost++
 		}
-		if api >= 0 || d.hasFallbackTag(n.Descriptor) {
+		if api != unsupported || d.hasFallbackTag(n.Descriptor) {
 			cost++
 		}
 	}
@@ -519,9 +490,7 @@ func (d *Discoverer) merge(lists ...[]*Node) []*Node {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Digest < out[j].Digest })
 	if len(out) > d.opts.MaxReferrers {
-		d.mu.Lock()
-		d.truncated = true
-		d.mu.Unlock()
+		d.truncated.mark()
 		d.warn(fmt.Sprintf("more than %d referrers; showing the first %d (raise --max-referrers)", d.opts.MaxReferrers, d.opts.MaxReferrers))
 		out = out[:d.opts.MaxReferrers]
 	}
@@ -571,9 +540,7 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	case errors.Is(err, orasErrdef.ErrTooManyPages):
 		// Endless or cyclic Link pagination: keep what the bounded number
 		// of pages gave.
-		d.mu.Lock()
-		d.truncated = true
-		d.mu.Unlock()
+		d.truncated.mark()
 		d.warn(fmt.Sprintf("%s listing of %s stopped after the page limit (a registry paginating without end?); %d referrers taken", mechanism, subject.Digest, len(nodes)))
 		err = nil
 	}
@@ -639,9 +606,7 @@ var errTooMany = errors.New("too many referrers")
 // the 2021 prototype) is then asked once per signature type signet knows,
 // for this subject and every later one (perType reports it).
 func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor, lim listing) (nodes []*Node, cut, perType bool, err error) {
-	d.mu.Lock()
-	state := d.linksState
-	d.mu.Unlock()
+	state := d.linksState.get()
 	var types []string
 	switch {
 	case d.opts.ArtifactType != "":
@@ -650,14 +615,14 @@ func (d *Discoverer) links(ctx context.Context, subject ocispec.Descriptor, lim 
 		// A links entry is a signature only as a prototype artifact,
 		// whose type is the prototype's.
 		types = []string{artifact.ArtifactTypeNotaryV2}
-	case state == linksPerType:
+	case state == supportedPerType:
 		types, perType = artifact.SignatureArtifactTypes(), true
 	default:
 		types = []string{""}
 	}
 	resps, err := d.askLinks(ctx, subject, types)
 	if errors.Is(err, remote.ErrLinksArtifactTypeRequired) && types[0] == "" {
-		d.setState(&d.linksState, linksPerType)
+		d.linksState.set(supportedPerType)
 		types, perType = artifact.SignatureArtifactTypes(), true
 		resps, err = d.askLinks(ctx, subject, types)
 	}

@@ -89,7 +89,8 @@ type Client struct {
 	opts     Options
 	auth     *auth.Client
 	requests atomic.Int64
-	debugMu  sync.Mutex // one debug line at a time: requests run concurrently
+	lastHost atomic.Value // string: the host of the latest request
+	debugMu  sync.Mutex   // one debug line at a time: requests run concurrently
 
 	hangMu sync.Mutex
 	hangs  map[string]*hangState // consecutive header timeouts per host
@@ -187,6 +188,13 @@ func credentialFunc(opts Options) (auth.CredentialFunc, error) {
 	return credentials.Credential(store), nil
 }
 
+// LastHost is the registry host (host[:port]) of the latest request, "" before
+// the first.
+func (c *Client) LastHost() string {
+	h, _ := c.lastHost.Load().(string)
+	return h
+}
+
 // Requests is the number of HTTP requests sent so far (retries included).
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
@@ -243,6 +251,18 @@ func (c *Client) BaseURL(host string) string {
 	return "https://" + host
 }
 
+// An Observer is told of every response a request made with its context
+// received (WithObserver): a caller learns what the registry answered to
+// requests a library (oras-go) made on its behalf.
+type Observer func(req *http.Request, resp *http.Response)
+
+type observerKey struct{}
+
+// WithObserver returns ctx whose requests are reported to o.
+func WithObserver(ctx context.Context, o Observer) context.Context {
+	return context.WithValue(ctx, observerKey{}, o)
+}
+
 // countingTransport counts requests, bounds each one in time, and traces
 // them when --debug is on.
 type countingTransport struct {
@@ -257,6 +277,7 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, &HangError{Host: host, After: t.client.opts.HeaderTimeout, Times: hangs}
 	}
 	n := t.client.requests.Add(1)
+	t.client.lastHost.Store(host)
 	start := time.Now()
 	hctx, stopHeaderWait := context.WithCancelCause(req.Context())
 	ctx, cancel := context.WithTimeout(hctx, t.client.opts.Timeout)
@@ -278,6 +299,9 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.client.answered(host)
 	} else if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
 		err = &DeadlineError{Host: host, Bound: t.client.opts.Deadline, err: err}
+	}
+	if o, ok := req.Context().Value(observerKey{}).(Observer); ok && err == nil {
+		o(req, resp)
 	}
 	if w := t.client.opts.Debug; w != nil {
 		t.client.debugMu.Lock()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -15,10 +16,16 @@ import (
 )
 
 // Explain turns a transport or registry error for host into one line that
-// says what failed and what to do, keeping the original error wrapped.
+// says what failed and what to do, keeping the original error wrapped. The
+// host is the one the error names (HostOf) when it names one. An error
+// already explained, or one Explain has no hint for, is returned as it is.
 func Explain(host string, err error) error {
-	if err == nil {
-		return nil
+	var done *explained
+	if err == nil || errors.As(err, &done) {
+		return err
+	}
+	if h := HostOf(err); h != "" {
+		host = h
 	}
 	var (
 		resp     *errcode.ErrorResponse
@@ -71,6 +78,30 @@ func Explain(host string, err error) error {
 	return &explained{hint: hint, err: err}
 }
 
+// HostOf is the registry host (host[:port]) a transport or registry error
+// names, or "".
+func HostOf(err error) string {
+	var (
+		hang     *HangError
+		deadline *DeadlineError
+		resp     *errcode.ErrorResponse
+		uerr     *url.Error
+	)
+	switch {
+	case errors.As(err, &hang):
+		return hang.Host
+	case errors.As(err, &deadline):
+		return deadline.Host
+	case errors.As(err, &resp) && resp.URL != nil:
+		return resp.URL.Host
+	case errors.As(err, &uerr):
+		if u, perr := url.Parse(uerr.URL); perr == nil {
+			return u.Host
+		}
+	}
+	return ""
+}
+
 type explained struct {
 	hint string
 	err  error
@@ -87,4 +118,28 @@ func IsUnauthorized(err error) bool {
 	)
 	return errors.As(err, &resp) && resp.StatusCode == http.StatusUnauthorized ||
 		errors.As(err, &statusEr) && statusEr.StatusCode == http.StatusUnauthorized
+}
+
+// HasErrorCode reports whether err holds a registry's error response (as
+// oras-go returns it) carrying one of the distribution-spec error codes.
+func HasErrorCode(err error, codes ...string) bool {
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) {
+		for _, e := range resp.Errors {
+			for _, c := range codes {
+				if e.Code == c {
+					return true
+				}
+			}
+		}
+	}
+	var one errcode.Error
+	if errors.As(err, &one) {
+		for _, c := range codes {
+			if one.Code == c {
+				return true
+			}
+		}
+	}
+	return false
 }

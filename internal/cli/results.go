@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/verify"
+)
+
+// The typed results of the commands: what --format json prints, each the
+// model of one schema under docs/schemas (internal/gendocs checks that
+// every field of every model is declared there). A command fills its model
+// and hands it to a renderer; the text renderers print from the same
+// values. push-signature's model is push.Result, verify's verify.Report
+// (VerifyFailure when the reference could not be resolved), discover's
+// DiscoverResult.
+
+// VersionResult is 'signet version --format json' (docs/schemas/version.json).
+type VersionResult struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	Date     string `json:"date"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
+// CopyResult is 'signet copy --format json' (docs/schemas/copy.json).
+type CopyResult struct {
+	Source      string             `json:"source"`
+	Destination string             `json:"destination"`
+	Manifest    ocispec.Descriptor `json:"manifest"`
+}
+
+// CertResult is 'signet generate cert --format json'
+// (docs/schemas/generate-cert.json).
+type CertResult struct {
+	Key               string    `json:"key"`
+	Certificate       string    `json:"certificate"`
+	Subject           string    `json:"subject"`
+	SHA256Fingerprint string    `json:"sha256Fingerprint"`
+	NotAfter          time.Time `json:"notAfter"`
+}
+
+// SignResult is 'signet sign --format json' (docs/schemas/sign.json): the
+// signature written to File, or carried in Envelope without -o.
+type SignResult struct {
+	Signature       ocispec.Descriptor `json:"signature"`
+	SignatureFormat string             `json:"signatureFormat"`
+	Subject         ocispec.Descriptor `json:"subject"`
+	References      []string           `json:"references"`
+	File            string             `json:"file,omitempty"`
+	Envelope        string             `json:"envelope,omitempty"`
+}
+
+// PullResult is 'signet pull-signature --format json'
+// (docs/schemas/pull-signature.json).
+type PullResult struct {
+	Subject    ocispec.Descriptor `json:"subject"`
+	Signatures []PulledSignature  `json:"signatures"`
+}
+
+// PulledSignature is one signature file pull-signature wrote.
+type PulledSignature struct {
+	Path string `json:"path"`
+	// Artifact is the first artifact manifest found carrying the
+	// signature; Artifacts lists them all (the same signature may be
+	// pushed in several artifact formats).
+	Artifact  ocispec.Descriptor   `json:"artifact"`
+	Artifacts []ocispec.Descriptor `json:"artifacts"`
+	Signature ocispec.Descriptor   `json:"signature"`
+	Format    string               `json:"signatureFormat"`
+	FoundBy   []string             `json:"foundBy"`
+}
+
+// VerifyFailure is 'signet verify --format json' when the reference could
+// not be resolved (unknown: exit status 4; the registry failed: 1): not
+// verified, no subject, no signature, and why (docs/schemas/verify.json).
+type VerifyFailure struct {
+	Reference  string            `json:"reference"`
+	Verified   bool              `json:"verified"`
+	Valid      int               `json:"validSignatures"`
+	Signatures []*verify.Verdict `json:"signatures"`
+	Error      string            `json:"error"`
+}
