@@ -1,8 +1,10 @@
 package testscripts
 
 // TestScriptsLifecycle runs testdata/lifecycle/*.txtar (docs/lifecycle.md):
-// RFC 3161 timestamps and revocation, against a fresh embedded registry,
-// with in-process PKI (internal/testpki) set up per script:
+// RFC 3161 timestamps, revocation, plugins and removal, against a fresh
+// embedded registry ($REGISTRY; $FALLBACK_REGISTRY: another without the
+// referrers and links APIs, the tag fallback only), with in-process PKI
+// (internal/testpki) set up per script:
 //
 //	$TSA_URL, tsa-root.crt           a time stamping authority and its root
 //	$OTHER_TSA_URL, other-root.crt   another one, not trusted by the scripts
@@ -31,6 +33,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/signet-oci/signet/internal/testpki"
+	"github.com/signet-oci/signet/pkg/registry"
 )
 
 // shortSeconds is how long short.crt lives after setup: long enough for a
@@ -51,6 +54,15 @@ func TestScriptsLifecycle(t *testing.T) {
 		env.Setenv("REGISTRY", addr)
 		env.Setenv("REPO", "busybox")
 		env.Setenv("EXTERNAL", "")
+		// $FALLBACK_REGISTRY: one serving neither the referrers API nor the
+		// links API (registry serve --no-referrers, links off): signatures
+		// are listed by the sha256-<hex> tag fallback only.
+		fbAddr, fbStop, err := startRegistryConfig(registry.Config{Memory: true, DisableReferrersAPI: true, DisableLinks: true})
+		if err != nil {
+			return err
+		}
+		env.Defer(fbStop)
+		env.Setenv("FALLBACK_REGISTRY", fbAddr)
 		dir := env.WorkDir
 
 		// The servers outlive the script (t's cleanup); they are loopback

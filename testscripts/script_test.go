@@ -169,7 +169,13 @@ func params(t *testing.T, dir string, external bool, setup func(*testscript.Env)
 // startRegistry serves a fresh in-memory embedded registry on a loopback
 // port.
 func startRegistry() (string, func(), error) {
-	reg, err := registry.New(registry.Config{Memory: true})
+	return startRegistryConfig(registry.Config{Memory: true})
+}
+
+// startRegistryConfig serves a fresh embedded registry configured by cfg
+// on a loopback port.
+func startRegistryConfig(cfg registry.Config) (string, func(), error) {
+	reg, err := registry.New(cfg)
 	if err != nil {
 		return "", nil, err
 	}

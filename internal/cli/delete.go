@@ -45,18 +45,18 @@ listed for it by the links API or the referrers API, its manifest fetched,
 digest-checked and naming REFERENCE's manifest, its envelope a signature
 ('signet discover REFERENCE' lists them). It is removed by deleting its
 manifest (DELETE /v2/<name>/manifests/<digest>), which unlists it from both
-APIs; afterwards discovery must no longer list it. A signature listed by the
-sha256-<hex> tag fallback is refused for now ("not yet supported on the tag
-fallback"); nothing is deleted then. A registry that refuses DELETE (405) is
-reported with what it needs.
+APIs. A signature listed by the sha256-<hex> tag fallback is first removed from
+that index (rewritten without it, keeping every entry concurrent writers add),
+then its manifest is deleted. Afterwards discovery must no longer list it. A
+registry that refuses DELETE (405) is reported with what it needs: nothing is
+deleted then, except on the tag fallback, where the signature stays unlisted
+("Unlisted …; its manifest remains", exit 0).
 
 --all-invalid and --expired verify REFERENCE's signatures with the trust given
 as to verify (-c, --ca-cert, --identity, --tsa-root-cert, --revocation,
 --crl) and remove those verify rejects (--expired: errorClass expired, past
 the signature's own expiry); signatures that could not be fetched are never
-removed (nothing proves what they are), nor valid ones. Signatures on the tag
-fallback are skipped with the reason, and the command then fails after
-removing the others.
+removed (nothing proves what they are), nor valid ones.
 
 On a terminal, delete-signature asks for confirmation; --yes confirms
 without asking, and is required when stdin is not a terminal. --dry-run shows
@@ -181,6 +181,11 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 		}
 		if res.AlreadyGone {
 			fmt.Fprintf(streams.Err, "Warning: the registry no longer had %s (deleted concurrently?)\n", p.Artifact.Digest)
+		}
+		if res.ManifestKept != nil {
+			fmt.Fprintf(streams.Out, "Unlisted %s (removed from the referrers tag %s; its manifest remains)\n", what(p), res.Unlisted.Tag)
+			fmt.Fprintf(streams.Err, "Warning: %s is no longer listed, but its manifest remains in %s: %v\n", p.Artifact.Digest, ref.Repo(), res.ManifestKept)
+			continue
 		}
 		fmt.Fprintf(streams.Out, "Deleted %s\n", what(p))
 	}

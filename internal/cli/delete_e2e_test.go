@@ -115,20 +115,23 @@ func TestDeleteSignature(t *testing.T) {
 }
 
 // TestDeleteSignatureRefused: a registry answering 405 to DELETE is
-// reported with what it needs; the tag fallback is refused before anything
-// is deleted.
+// reported with what it needs. Through the referrers API nothing is
+// removed then; on the tag fallback the entry is removed from the
+// sha256-<hex> index first (unlisted: exit 0), and the manifest that
+// remains is reported.
 func TestDeleteSignatureRefused(t *testing.T) {
 	layout, err := filepath.Abs("../../testdata/oci-layout")
 	if err != nil {
 		t.Fatal(err)
 	}
+	const needs = "refuses to delete manifests (405 Method Not Allowed): deletion is disabled there; it must allow DELETE /v2/<name>/manifests/<digest> (distribution: storage.delete.enabled: true, or REGISTRY_STORAGE_DELETE_ENABLED=true)"
 	for _, c := range []struct {
-		name string
-		cfg  registry.Config
-		want string
+		name     string
+		cfg      registry.Config
+		fallback bool
 	}{
-		{"405", registry.Config{Memory: true}, "refuses to delete manifests (405 Method Not Allowed): deletion is disabled there; it must allow DELETE /v2/<name>/manifests/<digest> (distribution: storage.delete.enabled: true"},
-		{"tag fallback", registry.Config{Memory: true, DisableReferrersAPI: true, DisableLinks: true}, "(listed by tag-fallback): removing a signature is not yet supported on the tag fallback; nothing was deleted"},
+		{"405", registry.Config{Memory: true}, false},
+		{"tag fallback 405", registry.Config{Memory: true, DisableReferrersAPI: true, DisableLinks: true}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := faultreg.NewConfig(t, c.cfg)
@@ -139,24 +142,47 @@ func TestDeleteSignatureRefused(t *testing.T) {
 			subject := e.ref("@" + e.subject().Digest.String())
 			e.ok("sign", "-k", key, "-c", crt, "--signature-format", "jws", "-o", e.path("sig.jws"), subject)
 			art := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("sig.jws"), "--artifact-format", "oci", subject))
+			e.ok("sign", "-k", key, "-c", crt, "--signature-format", "jws", "-o", e.path("other.jws"), subject)
+			other := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("other.jws"), "--artifact-format", "oci", subject))
 			code, out, errOut := e.run("delete-signature", subject, "--artifact", art, "--yes")
-			if code != 1 || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
-				t.Fatalf("exit %d\n%s%s\nwant one line saying %q", code, out, errOut, c.want)
+			if n := srv.Count(http.MethodDelete, "/v2/busybox/manifests/"+art); n != 1 {
+				t.Errorf("%d DELETE requests for the signature, want 1", n)
 			}
-			if n := srv.Count(http.MethodDelete, "/v2/busybox/manifests/"+art); c.name == "tag fallback" && n != 0 {
-				t.Errorf("the tag fallback case sent %d DELETE requests", n)
-			}
-			if c.name == "tag fallback" {
-				// Pruning: the rejected signature is on the tag fallback,
-				// so it is skipped with the reason, and the command fails.
-				_, strangerCrt := e.cert("stranger")
-				code, out, errOut := e.run("delete-signature", subject, "--all-invalid", "-c", strangerCrt, "--yes")
-				if code != 1 || !strings.Contains(errOut, "Warning: skipping "+art+" (listed by tag-fallback)") || !strings.Contains(errOut, "1 selected signature(s) not deleted") || strings.Contains(out, "Deleted") {
-					t.Errorf("--all-invalid on the tag fallback: exit %d\n%s%s", code, out, errOut)
+			if !c.fallback {
+				if code != 1 || !strings.Contains(errOut, needs) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+					t.Fatalf("exit %d\n%s%s\nwant one line saying %q", code, out, errOut, needs)
 				}
+				if got := e.signatureCount(subject, crt); !strings.Contains(got, "2 of 2") {
+					t.Errorf("after the refusal: %q", got)
+				}
+				return
 			}
+			tag := "sha256-" + strings.TrimPrefix(e.subject().Digest.String(), "sha256:")
+			if code != 0 || !strings.Contains(out, "Unlisted jws signature "+art) || !strings.Contains(out, "removed from the referrers tag "+tag+"; its manifest remains") ||
+				!strings.Contains(errOut, "Warning: "+art+" is no longer listed, but its manifest remains in "+srv.Host+"/busybox: registry "+srv.Host+" "+needs) {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			// Unlisted: verify sees the other one only; the manifest is
+			// still stored.
 			if got := e.signatureCount(subject, crt); !strings.Contains(got, "1 of 1") {
-				t.Errorf("after the refusal: %q", got)
+				t.Errorf("after unlisting: %q", got)
+			}
+			if resp, _ := srv.Do(t, http.MethodHead, "/v2/busybox/manifests/"+art, "", nil); resp.StatusCode != http.StatusOK {
+				t.Errorf("the kept manifest: HEAD %d", resp.StatusCode)
+			}
+			code, _, errOut = e.run("delete-signature", subject, "--artifact", art, "--yes")
+			if code != 4 || !strings.Contains(errOut, "is not a signature of") {
+				t.Errorf("again: exit %d %q", code, errOut)
+			}
+			// Pruning on the tag fallback: the other one, signed by
+			// someone not trusted here, is rejected and unlisted too.
+			_, strangerCrt := e.cert("stranger")
+			code, out, errOut = e.run("delete-signature", subject, "--all-invalid", "-c", strangerCrt, "--yes")
+			if code != 0 || !strings.Contains(out, "Unlisted jws signature "+other) || strings.Contains(out, "Deleted") {
+				t.Errorf("--all-invalid on the tag fallback: exit %d\n%s%s", code, out, errOut)
+			}
+			if code, _, errOut := e.run("verify", subject, "-c", crt); code != 4 || !strings.Contains(errOut, "no signature found") {
+				t.Errorf("after pruning: exit %d %q", code, errOut)
 			}
 		})
 	}

@@ -8,9 +8,14 @@
 // naming the subject, its envelope a signature. Through the referrers API
 // and the prototype links API an artifact is removed by deleting its
 // manifest (DELETE /v2/<name>/manifests/<digest>), which is how both
-// unlist it. On the sha256-<hex> tag fallback removal means rewriting that
-// index without the entry; that is not supported yet, and a signature
-// listed there is refused before anything is deleted.
+// unlist it. On the sha256-<hex> tag fallback the index under that tag is
+// rewritten without the entry first, through remote.UpdateReferrersIndex
+// (the one writer of that index: conditional where the registry honours
+// it, verified and retried where it does not, so that no entry a
+// concurrent writer adds is lost), and the manifest is deleted after: no
+// listing ever points at a deleted manifest. A registry that refuses the
+// DELETE there leaves the signature unlisted but its manifest stored
+// (Result.ManifestKept says why).
 package removal
 
 import (
@@ -43,10 +48,6 @@ const (
 // find the one to remove.
 const MaxSignatures = 1000
 
-// ErrTagFallback: the signature is listed by the sha256-<hex> tag fallback,
-// which removal does not rewrite yet.
-var ErrTagFallback = errors.New("removing a signature is not yet supported on the tag fallback")
-
 // Plan is a signature to remove.
 type Plan struct {
 	Ref     reference.Reference
@@ -55,13 +56,15 @@ type Plan struct {
 	Artifact ocispec.Descriptor
 	// Format is the envelope format (jwt, jws, cose).
 	Format string
-	// Mechanisms list it (links, referrers).
+	// Mechanisms list it (links, referrers, tag-fallback).
 	Mechanisms []string
+	// IndexOptions tune the rewrite of the sha256-<hex> index (nil: the
+	// defaults of remote.UpdateReferrersIndex).
+	IndexOptions *remote.IndexUpdateOptions
 }
 
 // Find resolves ref and finds artifact among its signatures. It fails with
-// errdef.ErrNotFound when artifact is not a signature of ref, and with
-// ErrTagFallback when the tag fallback lists it.
+// errdef.ErrNotFound when artifact is not a signature of ref.
 func Find(ctx context.Context, client *remote.Client, ref reference.Reference, artifact digest.Digest) (*Plan, error) {
 	if err := artifact.Validate(); err != nil {
 		return nil, errdef.Usage(fmt.Errorf("--artifact %q is not a digest: %v", artifact, err))
@@ -92,13 +95,6 @@ func Find(ctx context.Context, client *remote.Client, ref reference.Reference, a
 		if f.Signature != nil {
 			p.Format = f.Signature.Format
 		}
-		if slices.Contains(p.Mechanisms, TagFallback) {
-			// TODO(issue 13): rewrite the sha256-<hex> index without this
-			// entry with remote.UpdateReferrersIndex (conditional, verified,
-			// retried: no other entry lost to a concurrent writer), then
-			// delete the manifest.
-			return nil, fmt.Errorf("%s (listed by %s): %w; nothing was deleted", artifact, strings.Join(p.Mechanisms, ", "), ErrTagFallback)
-		}
 		return p, nil
 	}
 	return nil, errdef.NotFound(fmt.Errorf("%s is not a signature of %s (it has %d signature(s); 'signet discover %s' lists them); nothing was deleted", artifact, ref.WithDigest(subject.Digest), len(found), ref.Raw))
@@ -108,6 +104,14 @@ func Find(ctx context.Context, client *remote.Client, ref reference.Reference, a
 type Result struct {
 	// AlreadyGone is true when the registry no longer had the manifest.
 	AlreadyGone bool
+	// Unlisted is set when the entry was removed from the sha256-<hex>
+	// index (tag fallback): how that update went.
+	Unlisted *remote.IndexUpdateResult
+	// ManifestKept is set when the signature was unlisted from the tag
+	// fallback but the registry refused to delete its manifest: the
+	// signature is no longer listed (discovery and verify no longer see
+	// it), its manifest stays stored until the registry allows deletion.
+	ManifestKept *RefusedError
 	// StillListedBy names mechanisms that list the artifact after the
 	// delete (empty on success).
 	StillListedBy []string
@@ -134,9 +138,22 @@ func (e *RefusedError) Error() string {
 	return msg
 }
 
-// Execute deletes the plan's artifact manifest and checks that no
-// mechanism lists it afterwards.
+// Execute removes the plan's artifact: its entry from the sha256-<hex>
+// index when the tag fallback lists it, then its manifest (DELETE), and
+// checks that no mechanism lists it afterwards. A registry refusing the
+// DELETE fails Execute with a *RefusedError, except after the tag fallback
+// entry was removed: the signature is unlisted then, which counts, and
+// Result.ManifestKept reports the refusal.
 func (p *Plan) Execute(ctx context.Context, client *remote.Client) (*Result, error) {
+	res := &Result{}
+	if slices.Contains(p.Mechanisms, TagFallback) {
+		// Unlist first: a listing must never name a deleted manifest.
+		ir, err := client.UpdateReferrersIndex(ctx, p.Ref, p.Subject.Digest, remote.IndexChange{Remove: []digest.Digest{p.Artifact.Digest}}, p.IndexOptions)
+		if err != nil {
+			return nil, fmt.Errorf("removing %s from the referrers tag %s: %w; nothing was deleted", p.Artifact.Digest, remote.ReferrersTag(p.Subject.Digest), err)
+		}
+		res.Unlisted = ir
+	}
 	u := fmt.Sprintf("%s/v2/%s/manifests/%s", client.BaseURL(p.Ref.Registry), p.Ref.Repository, p.Artifact.Digest)
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err != nil {
@@ -144,17 +161,24 @@ func (p *Plan) Execute(ctx context.Context, client *remote.Client) (*Result, err
 	}
 	resp, err := client.HTTPClient().Do(req)
 	if err != nil {
-		return nil, remote.Explain(p.Ref.Registry, err)
+		err = remote.Explain(p.Ref.Registry, err)
+		if res.Unlisted != nil {
+			return res, fmt.Errorf("removed %s from the referrers tag %s (no longer listed), but deleting its manifest failed: %w", p.Artifact.Digest, res.Unlisted.Tag, err)
+		}
+		return nil, err
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
-	res := &Result{}
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent:
 	case resp.StatusCode == http.StatusNotFound:
 		res.AlreadyGone = true
 	default:
-		return nil, &RefusedError{Host: p.Ref.Registry, Status: resp.StatusCode, Body: oneLine(string(body), 200)}
+		refused := &RefusedError{Host: p.Ref.Registry, Status: resp.StatusCode, Body: oneLine(string(body), 200)}
+		if res.Unlisted == nil {
+			return nil, refused
+		}
+		res.ManifestKept = refused
 	}
 	// Check: discovery must not list it any more.
 	d, err := discover.New(client, p.Ref, discover.Options{Depth: 1})
@@ -163,7 +187,7 @@ func (p *Plan) Execute(ctx context.Context, client *remote.Client) (*Result, err
 	}
 	found, _, err := d.Signatures(ctx, p.Subject, discover.SignatureOptions{MaxSignatures: MaxSignatures})
 	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
-		return res, fmt.Errorf("deleted %s, but listing the signatures again failed: %w", p.Artifact.Digest, err)
+		return res, fmt.Errorf("removed %s, but listing the signatures again failed: %w", p.Artifact.Digest, err)
 	}
 	for _, f := range found {
 		if f.Artifact.Digest == p.Artifact.Digest {
@@ -171,7 +195,7 @@ func (p *Plan) Execute(ctx context.Context, client *remote.Client) (*Result, err
 		}
 	}
 	if len(res.StillListedBy) > 0 {
-		return res, fmt.Errorf("deleted the manifest %s, but %s still lists it", p.Artifact.Digest, strings.Join(res.StillListedBy, ", "))
+		return res, fmt.Errorf("removed %s, but %s still lists it", p.Artifact.Digest, strings.Join(res.StillListedBy, ", "))
 	}
 	return res, nil
 }
@@ -199,8 +223,8 @@ const (
 
 // Rejected verifies ref's signatures with opts and returns a plan for each
 // one the selection picks, and, separately, the picked ones that cannot be
-// removed (listed by the tag fallback) with the reason. The report is
-// returned too. It fails with errdef.ErrNotFound when ref has no signature.
+// removed with the reason (none at present: every mechanism is supported).
+// The report is returned too. It fails with errdef.ErrNotFound when ref has no signature.
 func Rejected(ctx context.Context, client *remote.Client, ref reference.Reference, opts verify.Options, sel Selection) ([]*Plan, []error, *verify.Report, error) {
 	rep, err := verify.Remote(ctx, client, ref, opts)
 	if rep == nil {
@@ -218,13 +242,7 @@ func Rejected(ctx context.Context, client *remote.Client, ref reference.Referenc
 		if sel == Expired && v.Class != "expired" {
 			continue
 		}
-		p := &Plan{Ref: ref, Subject: rep.Subject, Artifact: *v.Artifact, Format: v.Format, Mechanisms: slices.Clone(v.Mechanisms)}
-		if slices.Contains(p.Mechanisms, TagFallback) {
-			// TODO(issue 13): remote.UpdateReferrersIndex, as in Find.
-			skipped = append(skipped, fmt.Errorf("%s (listed by %s): %w", p.Artifact.Digest, strings.Join(p.Mechanisms, ", "), ErrTagFallback))
-			continue
-		}
-		plans = append(plans, p)
+		plans = append(plans, &Plan{Ref: ref, Subject: rep.Subject, Artifact: *v.Artifact, Format: v.Format, Mechanisms: slices.Clone(v.Mechanisms)})
 	}
 	return plans, skipped, rep, nil
 }

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/removal"
 )
@@ -73,3 +77,78 @@ func TestFindAndExecute(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTagFallback: on a registry listing signatures only through the
+// sha256-<hex> tag fallback, the entry is removed from that index first
+// (its sibling kept), then the manifest is deleted; a 405 after the index
+// rewrite leaves the signature unlisted and reports the refusal.
+func TestTagFallback(t *testing.T) {
+	srv := faultreg.NewConfig(t, registry.Config{Memory: true, DisableReferrersAPI: true, DisableLinks: true})
+	var mu sync.Mutex
+	var seq []string
+	srv.Use(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
+			mu.Lock()
+			seq = append(seq, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+		}
+		return false
+	})
+	s := srv.Seed(t, "busybox")
+	sibling := srv.SignatureFor(t, "busybox", s.Subject)
+	third := srv.SignatureFor(t, "busybox", s.Subject)
+	client := srv.Client(t, remote.Options{})
+	ref := srv.Ref(t, "busybox@"+s.Subject.Digest.String())
+	ctx := context.Background()
+	fast := &remote.IndexUpdateOptions{SettleDelay: 10 * time.Millisecond}
+	if _, err := client.UpdateReferrersIndex(ctx, ref, s.Subject.Digest, remote.IndexChange{Add: []ocispec.Descriptor{s.Artifact, sibling.Artifact, third.Artifact}}, fast); err != nil {
+		t.Fatal(err)
+	}
+	tag := remote.ReferrersTag(s.Subject.Digest)
+
+	p, err := removal.Find(ctx, client, ref, s.Artifact.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Mechanisms) != 1 || p.Mechanisms[0] != removal.TagFallback {
+		t.Fatalf("mechanisms %v", p.Mechanisms)
+	}
+	p.IndexOptions = fast
+	mu.Lock()
+	seq = nil
+	mu.Unlock()
+	res, err := p.Execute(ctx, client)
+	if err != nil || res.Unlisted == nil || res.Unlisted.Tag != tag || !res.Unlisted.Written || res.ManifestKept != nil || len(res.StillListedBy) != 0 {
+		t.Fatalf("execute: %v %+v", err, res)
+	}
+	want := []string{"PUT /v2/busybox/manifests/" + tag, "DELETE /v2/busybox/manifests/" + s.Artifact.Digest.String()}
+	if !slices.Equal(seq, want) {
+		t.Errorf("requests %q, want the index rewrite, then the DELETE: %q", seq, want)
+	}
+	for _, d := range []digest.Digest{sibling.Artifact.Digest, third.Artifact.Digest} {
+		if _, err := removal.Find(ctx, client, ref, d); err != nil {
+			t.Errorf("a kept signature: %v", err)
+		}
+	}
+	if _, err := removal.Find(ctx, client, ref, s.Artifact.Digest); !errors.Is(err, errdef.ErrNotFound) {
+		t.Errorf("the removed one: %v", err)
+	}
+
+	// Deletion disabled: unlisted all the same, the refusal reported.
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodDelete, func(string) bool { return true }), http.StatusMethodNotAllowed, nil, nil))
+	p, err = removal.Find(ctx, client, ref, sibling.Artifact.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.IndexOptions = fast
+	res, err = p.Execute(ctx, client)
+	if err != nil || res.Unlisted == nil || res.ManifestKept == nil || res.ManifestKept.Status != http.StatusMethodNotAllowed || !strings.Contains(res.ManifestKept.Error(), "REGISTRY_STORAGE_DELETE_ENABLED=true") {
+		t.Fatalf("execute with deletion disabled: %v %+v", err, res)
+	}
+	if _, err := removal.Find(ctx, client, ref, sibling.Artifact.Digest); !errors.Is(err, errdef.ErrNotFound) {
+		t.Errorf("the unlisted one: %v", err)
+	}
+	if _, err := removal.Find(ctx, client, ref, third.Artifact.Digest); err != nil {
+		t.Errorf("the last one: %v", err)
+	}
+}
