@@ -276,9 +276,9 @@ func runTrial(t *testing.T, s *signet, tg target, layout, subject string, sigs [
 			Digest string `json:"digest"`
 		} `json:"referrers"`
 	}
-	out := s.ok(t, "discover", "--output", "json", ref)
+	out := s.ok(t, "discover", "--format", "json", ref)
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("discover --output json: %v\n%s", err, out)
+		t.Fatalf("discover --format json: %v\n%s", err, out)
 	}
 	found := map[string]bool{}
 	for _, r := range rep.Referrers {
