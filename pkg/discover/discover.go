@@ -534,6 +534,17 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	list := func(fn func([]ocispec.Descriptor) error) error {
 		return repo.Referrers(ctx, subject, d.opts.ArtifactType, fn)
 	}
+	if lim.signatures && d.opts.ArtifactType == "" {
+		// Only signatures are wanted: ask for each signature type signet
+		// knows (?artifactType=, concurrently) instead of the whole
+		// listing, which may hold thousands of other artifacts. oras-go
+		// filters the answer itself when the registry did not (no
+		// OCI-Filters-Applied: artifactType), so the result is the same
+		// either way; a registry that filters sends only the matches.
+		list = func(fn func([]ocispec.Descriptor) error) error {
+			return d.referrersOfTypes(ctx, repo, subject, artifact.SignatureArtifactTypes(), fn)
+		}
+	}
 	if mechanism == TagFallback {
 		list = func(fn func([]ocispec.Descriptor) error) error {
 			page, err := d.fallbackIndex(ctx, repo, subject)
@@ -578,6 +589,24 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 		err = nil
 	}
 	return nodes, cut, err
+}
+
+// referrersOfTypes lists the referrers of subject of each of types through
+// the referrers API, one filtered listing per type, concurrently, and hands
+// the pages to fn one at a time. The first error (fn's included) stops it.
+func (d *Discoverer) referrersOfTypes(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, types []string, fn func([]ocispec.Descriptor) error) error {
+	var mu sync.Mutex
+	eg, ectx := errgroup.WithContext(ctx)
+	for _, t := range types {
+		eg.Go(func() error {
+			return repo.Referrers(ectx, subject, t, func(page []ocispec.Descriptor) error {
+				mu.Lock()
+				defer mu.Unlock()
+				return fn(page)
+			})
+		})
+	}
+	return eg.Wait()
 }
 
 // fallbackIndex reads the subject's sha256-<hex> referrers tag in one

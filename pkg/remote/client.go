@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
@@ -244,6 +245,12 @@ type countingTransport struct {
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	n := t.client.requests.Add(1)
 	start := time.Now()
+	if req.Method == http.MethodGet && req.Header.Get("Accept") == "" && strings.Contains(req.URL.Path, "/referrers/") {
+		// oras-go asks the referrers API without an Accept header; the
+		// answer is an OCI image index (distribution-spec 1.1).
+		req = req.Clone(req.Context())
+		req.Header.Set("Accept", ocispec.MediaTypeImageIndex)
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.client.opts.Timeout)
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if w := t.client.opts.Debug; w != nil {
