@@ -61,6 +61,7 @@ type Registry struct {
 	log     *slog.Logger
 	auth    *htpasswd
 	uploads *uploadSessions
+	refs    *refCache
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -86,7 +87,7 @@ func New(cfg Config) (*Registry, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	rg := &Registry{cfg: cfg, log: log, done: make(chan struct{})}
+	rg := &Registry{cfg: cfg, log: log, done: make(chan struct{}), refs: newRefCache(DefaultReferrersCacheSize)}
 	if cfg.HtpasswdFile != "" {
 		a, err := loadHtpasswd(cfg.HtpasswdFile)
 		if err != nil {
