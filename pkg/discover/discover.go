@@ -565,6 +565,9 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 				continue
 			}
 			n := &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}}
+			if lim.signatures && !maybeSignature(n) {
+				continue // an SBOM or another artifact: not kept for signatures
+			}
 			nodes = append(nodes, n)
 			if lim.keep == nil || lim.keep(n) {
 				kept++
@@ -594,16 +597,29 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 // referrersOfTypes lists the referrers of subject of each of types through
 // the referrers API, one filtered listing per type, concurrently, and hands
 // the pages to fn one at a time. The first error (fn's included) stops it.
+//
+// Until the registry is known to serve the referrers API, the first type is
+// asked alone: a registry without it answers one 404, not one per type.
 func (d *Discoverer) referrersOfTypes(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, types []string, fn func([]ocispec.Descriptor) error) error {
 	var mu sync.Mutex
+	locked := func(page []ocispec.Descriptor) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return fn(page)
+	}
+	d.mu.Lock()
+	known := d.apiState > 0
+	d.mu.Unlock()
+	if !known && len(types) > 1 {
+		if err := repo.Referrers(ctx, subject, types[0], locked); err != nil {
+			return err
+		}
+		types = types[1:]
+	}
 	eg, ectx := errgroup.WithContext(ctx)
 	for _, t := range types {
 		eg.Go(func() error {
-			return repo.Referrers(ectx, subject, t, func(page []ocispec.Descriptor) error {
-				mu.Lock()
-				defer mu.Unlock()
-				return fn(page)
-			})
+			return repo.Referrers(ectx, subject, t, locked)
 		})
 	}
 	return eg.Wait()
