@@ -126,7 +126,7 @@ compare() {
 	local -A times rss
 	load0=$(loadavg)
 	for ((r = 0; r < PAIRS; r++)); do
-		[[ -n "${PRE:-}" ]] && $PRE
+		if [[ -n "${PRE:-}" ]]; then $PRE || return 1; fi
 		for ((j = 0; j < n; j++)); do
 			i=$j
 			((r % 2)) && i=$((n - 1 - j))
@@ -227,20 +227,33 @@ echo
 fi # BENCH_SKIP_GO
 
 # --- registries --------------------------------------------------------------
-start_distribution "$work/distribution"
-PIDS+=("$DISTRIBUTION_PID")
+start_dist() { # start_distribution, again on another port if that one was taken
+	local try
+	for try in 1 2 3; do
+		if start_distribution "$@"; then
+			PIDS+=("$DISTRIBUTION_PID")
+			return 0
+		fi
+		kill "$DISTRIBUTION_PID" 2>/dev/null || true
+	done
+	return 1
+}
+start_dist "$work/distribution"
 DIST_DISK_PID=$DISTRIBUTION_PID
 start_embedded() { # DIR|--memory: sets EMBEDDED_ADDR, EMBEDDED_PID
-	local port
-	port=$(free_port)
-	if [[ $1 == --memory ]]; then
-		"$SIGNET" registry serve --addr "127.0.0.1:$port" --memory >"$work/embedded-mem.log" 2>&1 &
-	else
-		"$SIGNET" registry serve --addr "127.0.0.1:$port" --root "$1" >"$work/embedded.log" 2>&1 &
-	fi
+	local storage=(--root "$1") log="$work/embedded.out" i
+	[[ $1 == --memory ]] && storage=(--memory)
+	: >"$log"
+	# port 0: the registry picks a free port and prints its address
+	"$SIGNET" registry serve --addr 127.0.0.1:0 "${storage[@]}" >"$log" 2>"$work/embedded.err" &
 	EMBEDDED_PID=$!
 	PIDS+=("$EMBEDDED_PID")
-	EMBEDDED_ADDR="127.0.0.1:$port"
+	for ((i = 0; i < 300; i++)); do
+		EMBEDDED_ADDR=$(grep -o -m1 '127\.0\.0\.1:[0-9]*' "$log" || true)
+		[[ -n "$EMBEDDED_ADDR" ]] && break
+		sleep 0.1
+	done
+	[[ -n "$EMBEDDED_ADDR" ]] || { echo "embedded registry did not start: $(cat "$work/embedded.err")" >&2; return 1; }
 	wait_http "http://$EMBEDDED_ADDR/v2/"
 }
 start_embedded "$work/embedded"
@@ -383,8 +396,7 @@ restart_memory() {
 	fi
 	start_embedded --memory
 	MEM_E_PID=$EMBEDDED_PID EREG=$EMBEDDED_ADDR
-	start_distribution "$work/distribution-mem" inmemory
-	PIDS+=("$DISTRIBUTION_PID")
+	start_dist "$work/distribution-mem" inmemory
 	MEM_D_PID=$DISTRIBUTION_PID DREG=$DISTRIBUTION_ADDR
 	new_blob
 }
