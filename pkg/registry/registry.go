@@ -306,6 +306,53 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// readFromChunk is how much one ReadFrom call hands to the connection
+// before the write deadline is pushed forward again.
+const readFromChunk = 8 << 20
+
+// ReadFrom lets blob downloads (http.ServeContent copying a file) reach
+// the connection's sendfile: no copy through user space. It goes in chunks
+// of 8 MiB, the write deadline pushed forward before each, so a client may
+// take as long as it needs in total but never stall for more than
+// bodyIdleTimeout on one chunk.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	// A limited file stays one *io.LimitedReader around the file: the
+	// form sendfile recognises.
+	inner, limit := src, int64(-1)
+	lr, limited := src.(*io.LimitedReader)
+	if limited {
+		inner, limit = lr.R, lr.N
+	}
+	var total int64
+	for limit != 0 {
+		chunk := int64(readFromChunk)
+		if limit >= 0 && limit < chunk {
+			chunk = limit
+		}
+		now := time.Now()
+		w.deadlineSet = now
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(now.Add(bodyIdleTimeout))
+		n, err := rf.ReadFrom(&io.LimitedReader{R: inner, N: chunk})
+		total += n
+		w.n += n
+		if limited {
+			limit -= n
+			lr.N = limit
+		}
+		if err != nil || n < chunk {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 func (w *statusWriter) status() int {
 	if w.code == 0 {
 		return http.StatusOK
