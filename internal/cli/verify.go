@@ -25,6 +25,7 @@ type verifyOptions struct {
 	TrustPolicy   string
 	TrustStore    string
 	MaxSignatures int
+	FromFile      string
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -32,7 +33,7 @@ type verifyOptions struct {
 func newVerifyCmd(streams IOStreams) *cobra.Command {
 	opts := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify REFERENCE -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
+		Use:   "verify REFERENCE… -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
 		Short: "Verify an image's signatures against the certificates you trust",
 		Long: `Verify signatures. This replaces 'nv2 verify'.
 
@@ -63,18 +64,32 @@ and trust store (…/notation/truststore, holding x509/ca/<name>/) instead;
 -c is then not needed, and the trust policy's registryScopes select the
 statement by REFERENCE's registry/repository.
 
-Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
-found (or REFERENCE unknown), 1 other errors.`,
+Many images, 'verify REF1 REF2 … -c CERT' or '--from-file FILE' (one
+reference per line, # comments; - reads stdin): verified concurrently (at
+most 8 at a time), one verdict line per image in the order given (VALID,
+INVALID, UNSIGNED or ERROR), or with --output json one report per image.
+
+Exit status: 0 valid (every image), 3 signatures found but none valid (for
+some image), 4 no signature found (or REFERENCE unknown; for some image,
+none invalid), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
+  signet verify 127.0.0.1:5000/busybox:latest 127.0.0.1:5000/alpine:latest -c example.crt
+  signet verify --from-file images.txt -c example.crt
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
   signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --output json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.FromFile != "" || (len(args) > 1 && opts.SignatureFile == "") {
+				return nil // many images
+			}
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer opts.remote.done(streams)
+			if opts.FromFile != "" || len(args) > 1 {
+				return runVerifyMany(cmd, opts, streams, args)
+			}
 			return runVerify(cmd, opts, streams, args[0])
 		},
 	}
@@ -86,6 +101,7 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVar(&opts.TrustPolicy, "trust-policy", "", "notation trustpolicy.json for jws/cose signatures (with --trust-store; replaces -c)")
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
+	f.StringVar(&opts.FromFile, "from-file", "", "verify the images listed in `FILE`, one reference per line (- for stdin)")
 	opts.remote.addFlags(f)
 	opts.output.addFlags(f, "text", "text", "json")
 	return cmd
