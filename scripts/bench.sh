@@ -25,6 +25,8 @@
 #     manifest GET and HEAD, tag listing, referrers listing at 10,000 and
 #     filtered by artifactType (distribution: its stored sha256-<hex> index,
 #     all a client can get there);
+#   - 100 signed images: one signet verify --from-file against 100 notation
+#     verify runs, and the requests per image;
 #   - signet version vs oras version start-up; the walkthrough's requests.
 #
 # Wall time of a CLI: from fork to exit; peak RSS: /usr/bin/time's maximum
@@ -409,6 +411,38 @@ e=$(hwm "$MEM_E_PID")
 unset SELF_TIMED NO_RSS
 echo
 echo "Peak RSS of the registry processes (VmHWM), after everything above: embedded (disk) $(($(hwm "$EMB_DISK_PID") / 1024)) MiB, distribution $(($(hwm "$DIST_DISK_PID") / 1024)) MiB; embedded --memory (one $BLOB_MIB MiB blob pushed and pulled per process) $((HWM_E / 1024)) MiB."
+echo
+
+# --- many images ---------------------------------------------------------------
+MANY=${BENCH_MANY:-100}
+[[ -n "${BENCH_QUICK:-}" ]] && MANY=${BENCH_MANY:-10}
+echo "## $MANY signed images: one signet verify vs $MANY notation verify runs"
+echo
+echo "$MANY repositories of the embedded registry, each holding the same image signed by notation (referrers API). \`signet verify --from-file LIST\` (concurrently, at most 8 at a time, one client) against a shell loop of \`notation verify\`, one per image; the same trust policy and store."
+echo
+mdg=""
+: >"$work/many.txt"
+for ((i = 0; i < MANY; i++)); do
+	mdg=$("$SIGNET" copy "$LAYOUT" "${REG[embedded]}/many$i:latest" 2>/dev/null)
+	nota sign --insecure-registry --force-referrers-tag=false "${REG[embedded]}/many$i@$mdg" >/dev/null
+	echo "${REG[embedded]}/many$i@$mdg" >>"$work/many.txt"
+done
+{
+	echo 'set -e'
+	while read -r ref; do
+		printf 'env XDG_CONFIG_HOME=%q %q verify --insecure-registry %q >/dev/null\n' "$work/xdg" "$NOTATION" "$ref"
+	done <"$work/many.txt"
+} >"$work/many-notation.sh"
+table_head
+S1=("signet verify --from-file ($MANY)" "$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" --from-file "$work/many.txt")
+S2=("$MANY × notation verify" bash "$work/many-notation.sh")
+compare "$MANY images (embedded)" S1 S2
+"$SIGNET" verify --debug --trust-policy "$POLICY" --trust-store "$STORE" --from-file "$work/many.txt" >/dev/null 2>"$work/dbg"
+all=$(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/dbg" | tail -1)
+"$SIGNET" verify --debug --trust-policy "$POLICY" --trust-store "$STORE" "$(head -1 "$work/many.txt")" >/dev/null 2>"$work/dbg"
+one=$(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/dbg" | tail -1)
+echo
+echo "Requests: $all for the $MANY images ($(ratio "$all" "$MANY") per image); $one for one image alone."
 echo
 
 # --- start-up ----------------------------------------------------------------
