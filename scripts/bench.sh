@@ -1,108 +1,199 @@
 #!/usr/bin/env bash
-# make bench: signet's benchmarks, side by side with the oras CLI and the
-# distribution registry in the same run (docs/performance.md).
+# make bench: signet's benchmarks, side by side with the notation CLI, the
+# oras CLI and the distribution registry in the same run
+# (docs/performance.md).
+#
+# Every comparison runs in alternating pairs (BENCH_PAIRS, at least 5): one
+# run of each side, then again, so that a change in the machine's load hits
+# both sides alike. Each row gives the min and median of every side, the
+# ratio of the medians, the load average before and after, and flags the
+# comparison when a pair's ratio is more than 25 % off the median ratio
+# (the machine was too busy for that comparison to be trusted).
 #
 #   - Go benchmarks: JWT sign/verify per key type beside the bare crypto
-#     operation (benchstat), the embedded registry's 256 MiB push/pull and
-#     referrers listing at 10,000;
-#   - end to end, on the embedded registry and on distribution v3.1.2
-#     (bin/tools/registry, no referrers API: the tag fallback): the
-#     walkthrough with signet and with oras, discover at 100, 1,000 and
-#     10,000 referrers (default and --depth 1, signet and oras), verify at
-#     10,000; wall time (median), peak RSS and HTTP request counts;
-#   - signet version start-up time and binary size;
-#   - registry serve --memory against --root accepting a 300 MiB blob;
+#     operation (benchstat); the embedded registry's referrers listing at
+#     10,000 (warm, filtered, cold);
+#   - verify: signet verify vs notation verify (bin/seed-tools/notation, its
+#     own trust policy and store in a temporary XDG_CONFIG_HOME) on a subject
+#     with 10,000 other referrers and one notation signature, on
+#     distribution v3.1.2 (tag fallback) and the embedded registry;
+#   - discover at 10,000 referrers: signet's default and --depth 8 against
+#     oras's default (which walks every level);
+#   - the embedded registry against distribution through one Go client
+#     (internal/benchtool): 256 MiB blob push and pull (disk, and
+#     signet registry serve --memory against distribution on disk),
+#     manifest GET and HEAD, tag listing, referrers listing at 10,000 and
+#     filtered by artifactType (distribution: its stored sha256-<hex> index,
+#     all a client can get there);
+#   - 100 signed images: one signet verify --from-file against 100 notation
+#     verify runs, and the requests per image;
+#   - signet version vs oras version start-up; the walkthrough's requests;
 #   - 16 concurrent push-signature processes for one subject, 20 trials on
 #     each registry kind (docs/reliability.md), and oras attach beside it;
-#   - 256 MiB blob push/pull through the same client (oras) against both
-#     registries, and the referrers listing time at 100/1,000/10,000.
+#   - registry serve --memory against --root accepting a 300 MiB blob.
 #
-# Prints Markdown; also writes it to $BENCH_OUT (default bin/bench-results.md).
-# Bounded: well under 15 minutes on 2 cores. BENCH_QUICK=1 for a smoke run.
+# Wall time of a CLI: from fork to exit; peak RSS: /usr/bin/time's maximum
+# resident set size. Prints Markdown; also writes it to $BENCH_OUT (default
+# bin/bench-results.md). BENCH_QUICK=1 for a smoke run (2 pairs, BENCH_N
+# referrers, default 300, small blobs); BENCH_SKIP_GO=1 leaves out the Go
+# benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS="${TOOLS:-$ROOT/bin/tools}"
+SEED_TOOLS="${SIGNET_SEED_TOOLS:-$ROOT/bin/seed-tools}"
 SIGNET="${SIGNET:-$ROOT/bin/signet}"
 ORAS="$TOOLS/oras"
+NOTATION="$SEED_TOOLS/notation"
 OUT="${BENCH_OUT:-$ROOT/bin/bench-results.md}"
 source scripts/lib.sh
 
-SIZES=(100 1000 10000)
-RUNS=3
+PAIRS=${BENCH_PAIRS:-5}
+((PAIRS >= 5)) || PAIRS=5
+N=10000
 JWT_COUNT=6
 BLOB_MIB=256
 if [[ -n "${BENCH_QUICK:-}" ]]; then
-	SIZES=(100 1000)
-	RUNS=1
+	PAIRS=2
+	N=${BENCH_N:-300}
 	JWT_COUNT=2
-	BLOB_MIB=32
+	BLOB_MIB=16
 fi
+SPREAD=25 # per cent
 
-for t in "$SIGNET" "$ORAS" "$TOOLS/registry"; do
-	[[ -x "$t" ]] || { echo "missing $t: run 'make build tools'" >&2; exit 1; }
+for t in "$SIGNET" "$ORAS" "$TOOLS/registry" "$NOTATION"; do
+	[[ -x "$t" ]] || { echo "missing $t: run 'make build tools seed-tools'" >&2; exit 1; }
 done
+if [[ ! -x /usr/bin/time ]]; then
+	echo "bench: installing GNU time (/usr/bin/time) with apt-get" >&2
+	{ sudo -n apt-get install -y time || apt-get install -y time; } >/dev/null 2>&1 ||
+		{ echo "bench: /usr/bin/time is needed for peak memory: apt-get install time" >&2; exit 1; }
+fi
 if [[ ! -x "$TOOLS/benchstat" ]]; then
 	GOBIN="$TOOLS" go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da >/dev/null 2>&1 || true
 fi
 
 work=$(mktemp -d)
-DISTRIBUTION_PID=""
-EMBEDDED_PID=""
+PIDS=()
 cleanup() {
 	local rc=$?
-	for pid in "$DISTRIBUTION_PID" "$EMBEDDED_PID"; do
-		if [[ -n "$pid" ]]; then
-			kill "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-		fi
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$work"
 	exit "$rc"
 }
 trap cleanup EXIT
 go build -o "$work/benchtool" ./internal/benchtool
+BT="$work/benchtool"
 
 exec 3>&1
 exec > >(tee "$OUT")
 
 now() { date +%s.%N; }
-
-# measure RUNS CMD...: runs CMD RUNS times (output discarded); sets
-# MED (median wall seconds), RSS (peak RSS in MiB, the largest run) and
-# REQ (HTTP requests of the last run: signet's "debug: N HTTP request(s)"
-# or oras's "--> Request #" lines, when the command was given --debug).
-measure() {
-	local runs=$1 i t0 t1 rss=0 m
-	shift
-	local times=()
-	for ((i = 0; i < runs; i++)); do
-		t0=$(now)
-		/usr/bin/time -f "%M" -o "$work/rss" "$@" >"$work/out" 2>"$work/err" || { echo "FAILED: $*" >&2; tail -5 "$work/err" >&2; return 1; }
-		t1=$(now)
-		times+=("$(echo "$t1 - $t0" | bc -l)")
-		m=$(tail -1 "$work/rss")
-		((m > rss)) && rss=$m
-	done
-	MED=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	RSS=$(echo "scale=1; $rss / 1024" | bc -l)
-	REQ=$(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/err" | tail -1)
-	if [[ -z "$REQ" ]]; then
-		REQ=$(grep -c -- '--> Request #' "$work/err" || true)
-	fi
-}
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 fmt() { printf '%.3f' "$1"; }
+ms() { printf '%.1f' "$(echo "$1 * 1000" | bc -l)"; }
 ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+minimum() { printf '%s\n' "$@" | sort -g | head -1; }
+
+# run_side NAME: runs the command in the array NAME once (its first element
+# is the side's label; SELF_TIMED=1: the command prints its own seconds on
+# its last stdout line). Sets T (seconds) and M (peak RSS, KiB).
+run_side() {
+	local -n side=$1
+	local t0 t1
+	t0=$(now)
+	if ! /usr/bin/time -f "%M" -o "$work/rss" "${side[@]:1}" >"$work/out" 2>"$work/err"; then
+		echo "FAILED: ${side[*]:1}" >&2
+		tail -5 "$work/err" >&2
+		return 1
+	fi
+	t1=$(now)
+	T=$(echo "$t1 - $t0" | bc -l)
+	if [[ -n "${SELF_TIMED:-}" ]]; then
+		T=$(tail -1 "$work/out")
+	fi
+	M=$(tail -1 "$work/rss")
+}
+
+# compare TITLE SIDE… : PAIRS rounds, each running every side once in
+# order (the first side first in odd rounds, last first in even ones).
+# The last side is the baseline: each other side's ratio is baseline /
+# side (above 1: that side is faster). PRE, when set, names a command run
+# (untimed) before each round. Prints one table row per side.
+compare() {
+	local title=$1
+	shift
+	local sides=("$@") n=$# r i j load0 load1
+	local -A times rss
+	load0=$(loadavg)
+	for ((r = 0; r < PAIRS; r++)); do
+		if [[ -n "${PRE:-}" ]]; then $PRE || return 1; fi
+		for ((j = 0; j < n; j++)); do
+			i=$j
+			((r % 2)) && i=$((n - 1 - j))
+			run_side "${sides[$i]}"
+			times[$i]+=" $T"
+			((M > ${rss[$i]:-0})) && rss[$i]=$M
+		done
+	done
+	load1=$(loadavg)
+	local -a base bt
+	read -ra base <<<"${times[$((n - 1))]}"
+	local bmed
+	bmed=$(median "${base[@]}")
+	for ((i = 0; i < n; i++)); do
+		local -n s=${sides[$i]}
+		read -ra bt <<<"${times[$i]}"
+		local med mn rr="" flagged=0 pr=() x
+		med=$(median "${bt[@]}")
+		mn=$(minimum "${bt[@]}")
+		if ((i < n - 1)); then
+			for ((r = 0; r < PAIRS; r++)); do
+				pr+=("$(echo "${base[$r]} / ${bt[$r]}" | bc -l)")
+			done
+			local pmed
+			pmed=$(median "${pr[@]}")
+			for x in "${pr[@]}"; do
+				if (($(echo "($x / $pmed - 1) * 100 > $SPREAD || ($x / $pmed - 1) * 100 < -$SPREAD" | bc -l))); then
+					flagged=$((flagged + 1))
+				fi
+			done
+			rr="$(ratio "$bmed" "$med")"
+			if ((flagged > 0)); then
+				rr="$rr ⚠ $flagged/$PAIRS pairs off by >$SPREAD %"
+				FLAGGED=$((FLAGGED + 1))
+			fi
+			rr="$rr (pairs: $(printf '%.2f ' "${pr[@]}" | sed 's/ $//'))"
+		fi
+		local shown_rss="–"
+		[[ -n "${NO_RSS:-}" ]] || shown_rss=$(echo "scale=1; ${rss[$i]} / 1024" | bc -l)
+		echo "| $title | ${s[0]} | $(fmt "$mn") | $(fmt "$med") | $shown_rss | $rr | $load0 → $load1 |"
+		RESULT_MED[$title/${s[0]}]=$med
+		RESULT_RSS[$title/${s[0]}]=${rss[$i]}
+	done
+}
+declare -A RESULT_MED RESULT_RSS
+FLAGGED=0
+table_head() {
+	echo "| comparison | side | min (s) | median (s) | peak RSS (MiB) | baseline / side (median) | load avg before → after |"
+	echo "|---|---|---:|---:|---:|---|---|"
+}
 
 echo "# signet benchmarks"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)"
 echo "- machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, $(go version | awk '{print $3}')"
-echo "- tools: oras $("$ORAS" version | awk '/^Version/ {print $2}'), distribution $("$TOOLS/registry" --version | awk '{print $3}')"
-echo "- timings: median of $RUNS run(s); peak RSS is the largest of the runs (/usr/bin/time %M)"
+echo "- load average at the start (1, 5, 15 min): $(loadavg)"
+echo "- tools: oras $("$ORAS" version | awk '/^Version/ {print $2}'), distribution $("$TOOLS/registry" --version | awk '{print $3}'), notation $("$NOTATION" version | awk '/^Version/ {print $2}')"
+echo "- every comparison: $PAIRS alternating rounds; min and median wall time per side; ratio = baseline (last side) / side, of the medians; ⚠ marks a comparison with a pair more than $SPREAD % off its median ratio"
 echo
 
 # --- Go benchmarks -----------------------------------------------------------
+if [[ -z "${BENCH_SKIP_GO:-}" ]]; then
 echo "## JWT sign and verify beside the bare crypto operation"
 echo
 go test -run '^$' -bench . -benchtime 300x -count "$JWT_COUNT" ./pkg/signature/jwt/ >"$work/jwt.txt" 2>&1
@@ -123,159 +214,284 @@ for k in RSA-2048 RSA-3072 EC-P256 EC-P384; do
 	printf '| %s | %s | %s | %+.1f%% | %s | %s | %s | %+.1f%% | %s |\n' "$k" "$s" "$ms" "$(pct "$s" "$ms")" "$rs" "$v" "$mv" "$(pct "$v" "$mv")" "$rv"
 done
 echo
-echo "Median of $JWT_COUNT runs of 300 iterations each. benchstat:"
+echo "Median of $JWT_COUNT runs of 300 iterations each (load average now $(loadavg)). benchstat:"
 echo
 echo '```'
 if [[ -x "$TOOLS/benchstat" ]]; then "$TOOLS/benchstat" "$work/jwt.txt" | sed -n '/sec\/op/,/geomean/p'; else grep '^Benchmark' "$work/jwt.txt"; fi
 echo '```'
 echo
 
-echo "## Embedded registry (Go benchmarks, in process)"
+echo "## Embedded registry referrers listing (Go benchmark, in process, disk storage)"
+echo
+echo "A subject with 10,001 referrers (one of a signature type) among 20,001 manifests; one GET, the body read to its end. warm: the subject listed before; filtered: ?artifactType= of the signature; cold: the first listing after a start (the subject's index read from disk)."
 echo
 echo '```'
-go test -run '^$' -bench 'Push256MiB|Pull256MiB|Referrers10k' -benchtime 1x -count "$RUNS" ./pkg/registry/ 2>&1 | grep -E '^Benchmark' || true
+go test -run '^$' -bench 'Referrers10k' -benchtime 10x ./pkg/registry/ 2>&1 | grep -E '^Benchmark' || true
 echo '```'
 echo
+fi # BENCH_SKIP_GO
 
 # --- registries --------------------------------------------------------------
-start_distribution "$work/distribution"
-port=$(free_port)
-"$SIGNET" registry serve --addr "127.0.0.1:$port" --root "$work/embedded" >"$work/embedded.log" 2>&1 &
-EMBEDDED_PID=$!
-EMBEDDED_ADDR="127.0.0.1:$port"
-wait_http "http://$EMBEDDED_ADDR/v2/"
+start_dist() { # start_distribution, again on another port if that one was taken
+	local try
+	for try in 1 2 3; do
+		if start_distribution "$@"; then
+			PIDS+=("$DISTRIBUTION_PID")
+			return 0
+		fi
+		kill "$DISTRIBUTION_PID" 2>/dev/null || true
+	done
+	return 1
+}
+start_dist "$work/distribution"
+DIST_DISK_PID=$DISTRIBUTION_PID
+start_embedded() { # DIR|--memory: sets EMBEDDED_ADDR, EMBEDDED_PID
+	local storage=(--root "$1") log="$work/embedded.out" i
+	[[ $1 == --memory ]] && storage=(--memory)
+	: >"$log"
+	# port 0: the registry picks a free port and prints its address
+	"$SIGNET" registry serve --addr 127.0.0.1:0 "${storage[@]}" >"$log" 2>"$work/embedded.err" &
+	EMBEDDED_PID=$!
+	PIDS+=("$EMBEDDED_PID")
+	for ((i = 0; i < 300; i++)); do
+		EMBEDDED_ADDR=$(grep -o -m1 '127\.0\.0\.1:[0-9]*' "$log" || true)
+		[[ -n "$EMBEDDED_ADDR" ]] && break
+		sleep 0.1
+	done
+	[[ -n "$EMBEDDED_ADDR" ]] || { echo "embedded registry did not start: $(cat "$work/embedded.err")" >&2; return 1; }
+	wait_http "http://$EMBEDDED_ADDR/v2/"
+}
+start_embedded "$work/embedded"
+EMB_DISK_PID=$EMBEDDED_PID
 declare -A REG=([embedded]=$EMBEDDED_ADDR [distribution]=$DISTRIBUTION_ADDR)
 LAYOUT="oci-layout:$ROOT/testdata/oci-layout:latest"
+cd "$work"
+
+# --- the subject: N other referrers and one notation signature ---------------
+nota() { env XDG_CONFIG_HOME="$work/xdg" "$NOTATION" "$@"; }
+nota cert generate-test --default bench-signer >/dev/null
+cat >"$work/trustpolicy.json" <<EOF
+{"version": "1.0", "trustPolicies": [{"name": "bench", "registryScopes": ["*"],
+ "signatureVerification": {"level": "strict"}, "trustStores": ["ca:bench-signer"], "trustedIdentities": ["*"]}]}
+EOF
+nota policy import --force "$work/trustpolicy.json" >/dev/null
+POLICY="$work/xdg/notation/trustpolicy.json"
+STORE="$work/xdg/notation/truststore"
+declare -A SUBJ
+for r in embedded distribution; do
+	h=${REG[$r]}
+	"$SIGNET" copy "$LAYOUT" "$h/r$N:latest" >/dev/null 2>&1
+	fb=()
+	[[ $r == distribution ]] && fb=(-fallback-index)
+	dg=$("$BT" -ref "$h/r$N:latest" -n "$N" "${fb[@]}")
+	SUBJ[$r]=$dg
+	# notation's default on distribution (the tag schema: it rewrites the
+	# sha256-<hex> index); the referrers API on the embedded registry.
+	force=()
+	[[ $r == embedded ]] && force=(--force-referrers-tag=false)
+	nota sign --insecure-registry "${force[@]}" "$h/r$N@$dg" >/dev/null
+	nota verify --insecure-registry "$h/r$N@$dg" >/dev/null
+	"$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$h/r$N@$dg" >/dev/null
+done
+
+# --- verify ------------------------------------------------------------------
+echo "## verify: signet vs notation, $N other referrers and one notation signature"
+echo
+echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType."
+echo
+table_head
+for r in embedded distribution; do
+	h=${REG[$r]}
+	ref="$h/r$N@${SUBJ[$r]}"
+	S1=("signet verify" "$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$ref")
+	S2=("notation verify" env XDG_CONFIG_HOME="$work/xdg" "$NOTATION" verify --insecure-registry "$ref")
+	compare "verify ($r)" S1 S2
+done
+echo
+echo "Requests of one signet verify (--debug):"
+echo
+for r in embedded distribution; do
+	h=${REG[$r]}
+	"$SIGNET" verify --debug --trust-policy "$POLICY" --trust-store "$STORE" "$h/r$N@${SUBJ[$r]}" >/dev/null 2>"$work/dbg"
+	echo "- $r: $(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/dbg" | tail -1) requests: $(grep -o 'debug: #[0-9]* [A-Z]* [^ ]*' "$work/dbg" | awk '{print $3, $4}' | sed -E 's#http://[^/]*##; s#sha256:[0-9a-f]{64}#<digest>#g; s#sha256-[0-9a-f]{64}#sha256-<hex>#g' | paste -sd ';' | sed 's/;/; /g')"
+done
+echo
+
+# --- discover at N -----------------------------------------------------------
+echo "## discover at $N referrers"
+echo
+echo "signet's default follows the referrers of referrers while a level costs at most 1,000 requests (here it stops after the first level); --depth 8 follows every level like oras's default, one request per referrer. Same rounds: signet default, signet --depth 8, oras discover."
+echo
+table_head
+for r in embedded distribution; do
+	h=${REG[$r]}
+	ref="$h/r$N@${SUBJ[$r]}"
+	S1=("signet discover" "$SIGNET" discover --format json "$ref")
+	S2=("signet discover --depth 8" "$SIGNET" discover --depth 8 --format json "$ref")
+	S3=("oras discover" "$ORAS" discover --plain-http --format json "$ref")
+	compare "discover ($r)" S1 S2 S3
+done
+echo
+
+# --- registry operations -----------------------------------------------------
+echo "## The embedded registry vs distribution"
+echo
+echo "One Go client (internal/benchtool) for both; times are its own (no process start-up). Manifest GET/HEAD: 500 sequential requests; tag listing ($((N / 10)) tags): 50 requests; referrers: 10 requests (distribution: GET of its stored sha256-<hex> index, which is all a client gets there, filtered or not). Blobs: a fresh $BLOB_MIB MiB blob each round (POST + monolithic PUT), pulled back (GET, bytes counted)."
+echo
+"$SIGNET" copy "$LAYOUT" "${REG[embedded]}/tags:latest" >/dev/null 2>&1
+"$SIGNET" copy "$LAYOUT" "${REG[distribution]}/tags:latest" >/dev/null 2>&1
+"$BT" -tags $((N / 10)) -ref "${REG[embedded]}/tags:latest"
+"$BT" -tags $((N / 10)) -ref "${REG[distribution]}/tags:latest"
+sdg=${SUBJ[embedded]}
+mt=application/vnd.oci.image.manifest.v1+json
+[[ $(curl -fsS -o /dev/null -w '%{content_type}' -H "Accept: $mt" "http://${REG[embedded]}/v2/r$N/manifests/$sdg") == "$mt" ]] ||
+	mt=application/vnd.docker.distribution.manifest.v2+json
+E="http://${REG[embedded]}/v2"
+D="http://${REG[distribution]}/v2"
+dfb="$D/r$N/manifests/sha256-${SUBJ[distribution]#sha256:}"
+IDX=application/vnd.oci.image.index.v1+json
+SELF_TIMED=1
+NO_RSS=1
+table_head
+S1=(embedded "$BT" -hammer "$E/r$N/manifests/$sdg" -n 500 -concurrency 1 -accept "$mt")
+S2=(distribution "$BT" -hammer "$D/r$N/manifests/${SUBJ[distribution]}" -n 500 -concurrency 1 -accept "$mt")
+compare "manifest GET ×500" S1 S2
+S1=(embedded "$BT" -hammer "$E/r$N/manifests/$sdg" -n 500 -concurrency 1 -method HEAD -accept "$mt")
+S2=(distribution "$BT" -hammer "$D/r$N/manifests/${SUBJ[distribution]}" -n 500 -concurrency 1 -method HEAD -accept "$mt")
+compare "manifest HEAD ×500" S1 S2
+S1=(embedded "$BT" -hammer "$E/tags/tags/list" -n 50 -concurrency 1)
+S2=(distribution "$BT" -hammer "$D/tags/tags/list" -n 50 -concurrency 1)
+compare "tag listing ×50 ($((N / 10 + 1)) tags)" S1 S2
+S1=(embedded "$BT" -hammer "$E/r$N/referrers/$sdg" -n 10 -concurrency 1 -accept "$IDX")
+S2=(distribution "$BT" -hammer "$dfb" -n 10 -concurrency 1 -accept "$IDX")
+compare "referrers ×10 ($N+1)" S1 S2
+S1=(embedded "$BT" -hammer "$E/r$N/referrers/$sdg?artifactType=application/vnd.cncf.notary.signature" -n 10 -concurrency 1 -accept "$IDX")
+S2=(distribution "$BT" -hammer "$dfb" -n 10 -concurrency 1 -accept "$IDX")
+compare "referrers ×10, filtered (1 of $N+1)" S1 S2
+
+head -c $((BLOB_MIB << 20)) /dev/urandom >"$work/blob.bin"
+ROUND=0
+new_blob() { # a fresh digest each round: no deduplication
+	ROUND=$((ROUND + 1))
+	printf '%08d' "$ROUND" | dd of="$work/blob.bin" bs=1 seek=0 conv=notrunc status=none
+	BLOB_DG="sha256:$(sha256sum "$work/blob.bin" | cut -d' ' -f1)"
+	S1=(embedded "$BT" -push-blob "$work/blob.bin" -digest "$BLOB_DG" -ref "$EREG/blobs")
+	S2=(distribution "$BT" -push-blob "$work/blob.bin" -digest "$BLOB_DG" -ref "$DREG/blobs")
+}
+pull_sides() {
+	S1=(embedded "$BT" -pull-blob "$BLOB_DG" -ref "$EREG/blobs")
+	S2=(distribution "$BT" -pull-blob "$BLOB_DG" -ref "$DREG/blobs")
+}
+EREG=${REG[embedded]} DREG=${REG[distribution]}
+PRE=new_blob compare "$BLOB_MIB MiB blob push, disk" S1 S2
+pull_sides
+compare "$BLOB_MIB MiB blob pull, disk" S1 S2
+
+# memory: signet registry serve --memory, restarted each round (one blob
+# held at a time), against distribution as deployed (filesystem storage):
+# distribution's inmemory driver is for its own tests, and took over five
+# minutes for one 256 MiB push here.
+MEM_E_PID=""
+HWM_E=0
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+restart_memory() {
+	if [[ -n "$MEM_E_PID" ]]; then
+		e=$(hwm "$MEM_E_PID")
+		((e > HWM_E)) && HWM_E=$e
+		kill "$MEM_E_PID" 2>/dev/null || true
+		wait "$MEM_E_PID" 2>/dev/null || true
+	fi
+	start_embedded --memory
+	MEM_E_PID=$EMBEDDED_PID EREG=$EMBEDDED_ADDR
+	DREG=${REG[distribution]}
+	new_blob
+}
+PRE=restart_memory compare "$BLOB_MIB MiB blob push, embedded --memory vs distribution (disk)" S1 S2
+pull_sides
+compare "$BLOB_MIB MiB blob pull, embedded --memory vs distribution (disk)" S1 S2
+e=$(hwm "$MEM_E_PID")
+((e > HWM_E)) && HWM_E=$e
+unset SELF_TIMED NO_RSS
+echo
+echo "Peak RSS of the registry processes (VmHWM), after everything above: embedded (disk) $(($(hwm "$EMB_DISK_PID") / 1024)) MiB, distribution $(($(hwm "$DIST_DISK_PID") / 1024)) MiB; embedded --memory (one $BLOB_MIB MiB blob pushed and pulled per process) $((HWM_E / 1024)) MiB."
+echo
+
+# --- many images ---------------------------------------------------------------
+MANY=${BENCH_MANY:-100}
+[[ -n "${BENCH_QUICK:-}" ]] && MANY=${BENCH_MANY:-10}
+echo "## $MANY signed images: one signet verify vs $MANY notation verify runs"
+echo
+echo "$MANY repositories of the embedded registry, each holding the same image signed by notation (referrers API). \`signet verify --from-file LIST\` (concurrently, at most 8 at a time, one client) against a shell loop of \`notation verify\`, one per image; the same trust policy and store."
+echo
+mdg=""
+: >"$work/many.txt"
+for ((i = 0; i < MANY; i++)); do
+	mdg=$("$SIGNET" copy "$LAYOUT" "${REG[embedded]}/many$i:latest" 2>/dev/null)
+	nota sign --insecure-registry --force-referrers-tag=false "${REG[embedded]}/many$i@$mdg" >/dev/null
+	echo "${REG[embedded]}/many$i@$mdg" >>"$work/many.txt"
+done
+{
+	echo 'set -e'
+	while read -r ref; do
+		printf 'env XDG_CONFIG_HOME=%q %q verify --insecure-registry %q >/dev/null\n' "$work/xdg" "$NOTATION" "$ref"
+	done <"$work/many.txt"
+} >"$work/many-notation.sh"
+table_head
+S1=("signet verify --from-file ($MANY)" "$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" --from-file "$work/many.txt")
+S2=("$MANY × notation verify" bash "$work/many-notation.sh")
+compare "$MANY images (embedded)" S1 S2
+"$SIGNET" verify --debug --trust-policy "$POLICY" --trust-store "$STORE" --from-file "$work/many.txt" >/dev/null 2>"$work/dbg"
+all=$(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/dbg" | tail -1)
+"$SIGNET" verify --debug --trust-policy "$POLICY" --trust-store "$STORE" "$(head -1 "$work/many.txt")" >/dev/null 2>"$work/dbg"
+one=$(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/dbg" | tail -1)
+echo
+echo "Requests: $all for the $MANY images ($(ratio "$all" "$MANY") per image); $one for one image alone."
+echo
+
+# --- start-up ----------------------------------------------------------------
+echo "## Start-up"
+echo
+table_head
+S1=("signet version" "$SIGNET" version)
+S2=("oras version" "$ORAS" version)
+compare "version" S1 S2
+echo
+echo "bin/signet: $(echo "scale=1; $(stat -c %s "$SIGNET") / 1048576" | bc -l) MiB."
+echo
 
 # --- the walkthrough ---------------------------------------------------------
-cd "$work"
+echo "## The walkthrough: requests per step, signet vs oras"
+echo
+echo "signet: sign, push-signature (oci), discover, pull-signature, verify. oras: attach (the same JWT), discover, pull (the artifact). HTTP requests per step (one run; the requests are the point, not the time)."
+echo
+echo "| registry | tool | sign | push | discover | pull | verify | total requests |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+reqs() { # CMD…: runs it, prints its request count (signet --debug or oras --debug)
+	"$@" >"$work/out" 2>"$work/err" || { echo "FAILED: $*" >&2; tail -5 "$work/err" >&2; return 1; }
+	local n
+	n=$(sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$work/err" | tail -1)
+	[[ -n "$n" ]] || n=$(grep -c -- '--> Request #' "$work/err" || true)
+	echo "$n"
+}
 "$SIGNET" generate cert --key-out ex.key --cert-out ex.crt --ip 127.0.0.1 >/dev/null 2>&1
-echo "## The walkthrough: requests and time, signet vs oras"
-echo
-echo "signet: sign, push-signature (oci), discover, pull-signature, verify. oras: attach (the same JWT), discover, pull (the artifact). Requests per step; time is the whole sequence."
-echo
-echo "| registry | tool | sign | push | discover | pull | verify | total requests | total time (s) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for r in embedded distribution; do
 	h=${REG[$r]}
-	"$SIGNET" copy "$LAYOUT" "$h/walk:latest" >"$work/dg" 2>/dev/null
-	dg=$(cat "$work/dg")
+	dg=$("$SIGNET" copy "$LAYOUT" "$h/walk:latest" 2>/dev/null)
 	ref="$h/walk@$dg"
-	t0=$(now)
-	measure 1 "$SIGNET" sign --debug -k ex.key -c ex.crt -o sig.jwt "$ref"; s1=$REQ
-	measure 1 "$SIGNET" push-signature --debug --artifact-format oci --signature sig.jwt "$ref"; s2=$REQ
-	measure 1 "$SIGNET" discover --debug "$ref"; s3=$REQ
-	measure 1 "$SIGNET" pull-signature --debug -o pulled "$ref"; s4=$REQ
-	measure 1 "$SIGNET" verify --debug -c ex.crt "$ref"; s5=$REQ
-	t1=$(now)
-	echo "| $r | signet | $s1 | $s2 | $s3 | $s4 | $s5 | $((s1 + s2 + s3 + s4 + s5)) | $(fmt "$(echo "$t1 - $t0" | bc -l)") |"
-	"$SIGNET" copy "$LAYOUT" "$h/walk-oras:latest" >"$work/dg" 2>/dev/null
+	s1=$(reqs "$SIGNET" sign --debug -k ex.key -c ex.crt -o sig.jwt "$ref")
+	s2=$(reqs "$SIGNET" push-signature --debug --artifact-format oci --signature sig.jwt "$ref")
+	s3=$(reqs "$SIGNET" discover --debug "$ref")
+	s4=$(reqs "$SIGNET" pull-signature --debug -o pulled "$ref")
+	s5=$(reqs "$SIGNET" verify --debug -c ex.crt "$ref")
+	echo "| $r | signet | $s1 | $s2 | $s3 | $s4 | $s5 | $((s1 + s2 + s3 + s4 + s5)) |"
+	"$SIGNET" copy "$LAYOUT" "$h/walk-oras:latest" >/dev/null 2>&1
 	ref="$h/walk-oras@$dg"
-	t0=$(now)
-	measure 1 "$ORAS" attach --plain-http --debug --artifact-type application/vnd.cncf.notary.v2 "$ref" sig.jwt:application/jwt; o2=$REQ
-	measure 1 "$ORAS" discover --plain-http --debug --format json "$ref"; o3=$REQ
+	o2=$(reqs "$ORAS" attach --plain-http --debug --artifact-type application/vnd.cncf.notary.v2 "$ref" sig.jwt:application/jwt)
+	o3=$(reqs "$ORAS" discover --plain-http --debug --format json "$ref")
 	art=$(grep -o '"digest": *"sha256:[0-9a-f]*"' "$work/out" | tail -1 | grep -o 'sha256:[0-9a-f]*')
-	measure 1 "$ORAS" pull --plain-http --debug -o oras-pulled "$h/walk-oras@$art"; o4=$REQ
-	t1=$(now)
-	echo "| $r | oras | – | $o2 | $o3 | $o4 | – | $((o2 + o3 + o4)) | $(fmt "$(echo "$t1 - $t0" | bc -l)") |"
+	o4=$(reqs "$ORAS" pull --plain-http --debug -o oras-pulled "$h/walk-oras@$art")
+	echo "| $r | oras | – | $o2 | $o3 | $o4 | – | $((o2 + o3 + o4)) |"
 done
-echo
-
-# --- discover at scale -------------------------------------------------------
-echo "## discover at 100, 1,000 and 10,000 referrers"
-echo
-echo "The subject's referrers are artifacts of one non-signature type, pushed by internal/benchtool (concurrently; on distribution the sha256-<hex> index is then written once). Default settings (signet: up to 8 levels while a level costs at most 1,000 requests; oras: all levels), signet --depth 8 (every level, like oras's default), then --depth 1."
-echo
-echo "| registry | referrers | command | time (s) | peak RSS (MiB) | requests | oras / signet time |"
-echo "|---|---:|---|---:|---:|---:|---:|"
-for r in embedded distribution; do
-	h=${REG[$r]}
-	for n in "${SIZES[@]}"; do
-		"$SIGNET" copy "$LAYOUT" "$h/r$n:latest" >/dev/null 2>&1
-		fb=()
-		[[ $r == distribution ]] && fb=(-fallback-index)
-		dg=$("$work/benchtool" -ref "$h/r$n:latest" -n "$n" "${fb[@]}")
-		ref="$h/r$n@$dg"
-		oruns=$RUNS
-		((n >= 10000)) && oruns=1 # oras default at 10,000 takes seconds per run
-		measure "$RUNS" "$SIGNET" discover --debug --format json "$ref"
-		st=$MED sr=$RSS sq=$REQ
-		measure "$oruns" "$ORAS" discover --plain-http --debug --format json "$ref"
-		ot=$MED or=$RSS oq=$REQ
-		measure "$RUNS" "$SIGNET" discover --debug --depth 8 --format json "$ref"
-		echo "| $r | $n | signet discover | $(fmt "$st") | $sr | $sq | |"
-		echo "| $r | $n | signet discover --depth 8 | $(fmt "$MED") | $RSS | $REQ | |"
-		echo "| $r | $n | oras discover | $(fmt "$ot") | $or | $oq | $(ratio "$ot" "$st") (--depth 8: $(ratio "$ot" "$MED")) |"
-		measure "$RUNS" "$SIGNET" discover --debug --depth 1 --format json "$ref"
-		st=$MED sr=$RSS sq=$REQ
-		measure "$RUNS" "$ORAS" discover --plain-http --debug --depth 1 --format json "$ref"
-		echo "| $r | $n | signet discover --depth 1 | $(fmt "$st") | $sr | $sq | |"
-		echo "| $r | $n | oras discover --depth 1 | $(fmt "$MED") | $RSS | $REQ | $(ratio "$MED" "$st") |"
-	done
-done
-echo
-
-# --- verify at scale ---------------------------------------------------------
-n=${SIZES[-1]}
-echo "## verify with $n other referrers and one signature"
-echo
-echo "| registry | time (s) | peak RSS (MiB) | requests |"
-echo "|---|---:|---:|---:|"
-for r in embedded distribution; do
-	h=${REG[$r]}
-	ref="$h/r$n@$dg"
-	"$SIGNET" sign -k ex.key -c ex.crt -o vsig.jwt "$ref" >/dev/null 2>&1
-	"$SIGNET" push-signature --artifact-format oci --signature vsig.jwt "$ref" >/dev/null 2>&1
-	measure "$RUNS" "$SIGNET" verify --debug -c ex.crt "$ref"
-	echo "| $r | $(fmt "$MED") | $RSS | $REQ |"
-done
-echo
-
-# --- referrers listing -------------------------------------------------------
-echo "## Listing the referrers of a subject (one HTTP GET, curl)"
-echo
-echo "embedded: GET /v2/<repo>/referrers/<digest> (the referrers API); distribution: GET of the sha256-<hex> tag-fallback index."
-echo
-echo "| referrers | embedded (ms) | distribution (ms) | bytes (embedded) | distribution / embedded |"
-echo "|---:|---:|---:|---:|---:|"
-for n in "${SIZES[@]}"; do
-	e_url="http://${REG[embedded]}/v2/r$n/referrers/$dg"
-	d_url="http://${REG[distribution]}/v2/r$n/manifests/sha256-${dg#sha256:}"
-	measure 5 curl -fsS -o /dev/null "$e_url"; et=$MED
-	measure 5 curl -fsS -o /dev/null -H 'Accept: application/vnd.oci.image.index.v1+json' "$d_url"; dt=$MED
-	bytes=$(curl -fsS "$e_url" | wc -c)
-	echo "| $n | $(fmt "$(echo "$et * 1000" | bc -l)") | $(fmt "$(echo "$dt * 1000" | bc -l)") | $bytes | $(ratio "$dt" "$et") |"
-done
-echo
-
-# --- throughput --------------------------------------------------------------
-echo "## ${BLOB_MIB} MiB blob push and pull (oras CLI against both registries)"
-echo
-head -c $((BLOB_MIB << 20)) /dev/urandom >"$work/blob.bin"
-echo "| registry | push (s) | push MiB/s | pull (s) | pull MiB/s |"
-echo "|---|---:|---:|---:|---:|"
-declare -A PUSH PULL
-for r in embedded distribution; do
-	h=${REG[$r]}
-	i=0
-	pt=()
-	lt=()
-	for ((i = 0; i < RUNS; i++)); do
-		# a fresh repository and fresh bytes' digest each run: no dedup
-		printf '%08d' "$i" | dd of="$work/blob.bin" bs=1 seek=0 conv=notrunc status=none
-		cd "$work"
-		measure 1 "$ORAS" push --plain-http "$h/blob$i:v1" blob.bin
-		pt+=("$MED")
-		rm -rf "$work/pull"
-		measure 1 "$ORAS" pull --plain-http -o "$work/pull" "$h/blob$i:v1"
-		lt+=("$MED")
-	done
-	PUSH[$r]=$(printf '%s\n' "${pt[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	PULL[$r]=$(printf '%s\n' "${lt[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	echo "| $r | $(fmt "${PUSH[$r]}") | $(fmt "$(echo "$BLOB_MIB / ${PUSH[$r]}" | bc -l)") | $(fmt "${PULL[$r]}") | $(fmt "$(echo "$BLOB_MIB / ${PULL[$r]}" | bc -l)") |"
-done
-echo
-echo "Throughput ratio embedded/distribution: push $(ratio "${PUSH[distribution]}" "${PUSH[embedded]}"), pull $(ratio "${PULL[distribution]}" "${PULL[embedded]}")."
 echo
 
 # --- concurrent signers (docs/reliability.md) --------------------------------
@@ -327,13 +543,13 @@ echo
 "$ROOT/scripts/bench-upload.sh" "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
 echo
 
-# --- start-up and size -------------------------------------------------------
-echo "## signet version start-up and binary size"
+echo "## Summary"
 echo
-measure 21 "$SIGNET" version
-echo "| binary | size (MiB) | \`signet version\` (ms, median of 21) | peak RSS (MiB) |"
-echo "|---|---:|---:|---:|"
-echo "| bin/signet | $(echo "scale=1; $(stat -c %s "$SIGNET") / 1048576" | bc -l) | $(fmt "$(echo "$MED * 1000" | bc -l)") | $RSS |"
-echo
+echo "- load average at the end: $(loadavg)"
+echo "- comparisons flagged (a pair more than $SPREAD % off the median ratio): $FLAGGED"
+for k in "${!RESULT_MED[@]}"; do
+	printf '%s\t%s\t%s\n' "$k" "${RESULT_MED[$k]}" "${RESULT_RSS[$k]}"
+done | sort >"$ROOT/bin/bench-results.tsv"
+echo "- medians and peak RSS (KiB) of every side: bin/bench-results.tsv"
 exec 1>&3
 echo "results written to $OUT" >&2

@@ -26,13 +26,19 @@ wait_http() {
 	return 1
 }
 
-# start_distribution DIR: starts the distribution registry (bin/tools/registry)
-# on a free loopback port with a throw-away config and root under DIR, sets
-# DISTRIBUTION_ADDR and DISTRIBUTION_PID.
+# start_distribution DIR [inmemory]: starts the distribution registry
+# (bin/tools/registry) on a free loopback port with a throw-away config and
+# root under DIR (or its in-memory storage driver), sets DISTRIBUTION_ADDR
+# and DISTRIBUTION_PID.
 start_distribution() {
-	local dir="$1" port
+	local dir="$1" port storage
 	port=$(free_port)
 	mkdir -p "$dir/root"
+	storage="  filesystem:
+    rootdirectory: $dir/root"
+	if [[ "${2:-}" == inmemory ]]; then
+		storage="  inmemory: {}"
+	fi
 	cat >"$dir/config.yml" <<EOC
 version: 0.1
 log:
@@ -40,8 +46,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: $dir/root
+$storage
 http:
   addr: 127.0.0.1:$port
 EOC

@@ -313,11 +313,13 @@ func TestVerifyBudget(t *testing.T) {
 		shape, format string
 		budget        int
 	}{
-		// resolve, links (the entry carries the manifest), referrers API,
-		// signature blob.
+		// resolve, links (the entry carries the manifest), referrers API
+		// once per signature type (?artifactType=: only signatures are
+		// sent, whatever else refers to the subject), signature blob.
 		{"full", "prototype", 5},
-		// resolve, links, referrers API, artifact manifest, signature blob.
-		{"full", "oci", 5},
+		// resolve, links, referrers API per signature type (2), artifact
+		// manifest, signature blob.
+		{"full", "oci", 6},
 		// resolve, links (404), referrers API (404), subject tag, artifact
 		// manifest, signature blob: the tag fallback costs one more.
 		{"distribution", "oci", 6},

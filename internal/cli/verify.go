@@ -31,6 +31,7 @@ type verifyOptions struct {
 	TrustStore    string
 	MaxSignatures int
 	MaxReferrers  int
+	FromFile      string
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -38,7 +39,7 @@ type verifyOptions struct {
 func newVerifyCmd(streams IOStreams) *cobra.Command {
 	opts := &verifyOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
-		Use:   "verify REFERENCE -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
+		Use:   "verify REFERENCE… -c CERT… | verify -f SIGNATURE -c CERT… MANIFEST",
 		Short: "Verify an image's signatures against the certificates you trust",
 		Long: `Verify signatures. This replaces 'nv2 verify'.
 
@@ -88,17 +89,31 @@ notation's strict level) makes the signature invalid (errorClass revocation
 unknown), soft accepts it and reports "unknown", off skips the check. Each
 verdict reports its chain's revocation status (docs/lifecycle.md).
 
-Exit status: 0 valid, 3 signatures found but none valid, 4 no signature
-found (or REFERENCE unknown), 1 other errors.`,
+Many images, 'verify REF1 REF2 … -c CERT' or '--from-file FILE' (one
+reference per line, # comments; - reads stdin): verified concurrently (at
+most 8 at a time), one verdict line per image in the order given (VALID,
+INVALID, UNSIGNED or ERROR), or with --format json one report per image.
+
+Exit status: 0 valid (every image), 3 signatures found but none valid (for
+some image), 4 no signature found (or REFERENCE unknown; for some image,
+none invalid), 1 other errors.`,
 		Example: `  signet verify 127.0.0.1:5000/busybox:latest -c example.crt
+  signet verify 127.0.0.1:5000/busybox:latest 127.0.0.1:5000/alpine:latest -c example.crt
+  signet verify --from-file images.txt -c example.crt
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
   signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --format json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.FromFile != "" || (len(args) > 1 && opts.SignatureFile == "") {
+				return nil // many images
+			}
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.FromFile != "" || len(args) > 1 {
+				return runVerifyMany(cmd, opts, streams, args)
+			}
 			return runVerify(cmd, opts, streams, args[0])
 		},
 	}
@@ -114,66 +129,15 @@ found (or REFERENCE unknown), 1 other errors.`,
 	f.StringVar(&opts.TrustStore, "trust-store", "", "notation trust store directory (x509/ca/<name>/…) for --trust-policy")
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
+	f.StringVar(&opts.FromFile, "from-file", "", "verify the images listed in `FILE`, one reference per line (- for stdin)")
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg string) error {
-	if (opts.TrustPolicy == "") != (opts.TrustStore == "") {
-		return errdef.Usage(errors.New("--trust-policy and --trust-store go together: give both"))
-	}
-	if len(opts.Certs)+len(opts.CACerts) == 0 && opts.TrustPolicy == "" {
-		return errdef.Usage(errors.New("give the certificates you trust with -c CERT (or --ca-cert CERT), or a notation --trust-policy and --trust-store"))
-	}
-	if opts.TrustPolicy != "" && len(opts.Identities) > 0 {
-		return errdef.Usage(errors.New("--identity does not apply with --trust-policy: put trustedIdentities in the trust policy"))
-	}
-	if opts.TrustPolicy != "" && len(opts.TSARoots) > 0 {
-		return errdef.Usage(errors.New("--tsa-root-cert does not apply with --trust-policy: name a tsa trust store in the trust policy (x509/tsa/<name>/ in the trust store)"))
-	}
-	mode, err := revocation.ParseMode(opts.Revocation)
+	trust, err := verifyTrust(cmd, opts)
 	if err != nil {
-		return errdef.Usage(fmt.Errorf("--revocation: %w", err))
+		return err
 	}
-	if mode == revocation.Off && len(opts.CRLs) > 0 {
-		return errdef.Usage(errors.New("--crl does not apply with --revocation off"))
-	}
-	if opts.MaxSignatures < 1 {
-		return errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
-	}
-	if opts.MaxReferrers < 1 {
-		return errdef.Usage(fmt.Errorf("--max-referrers %d: give 1 or more", opts.MaxReferrers))
-	}
-	var certs []*x509.Certificate
-	if files := append(append([]string{}, opts.Certs...), opts.CACerts...); len(files) > 0 {
-		var err error
-		if certs, err = signature.LoadCertificates(files...); err != nil {
-			return err
-		}
-	}
-	if opts.TrustPolicy != "" {
-		if _, err := notation.LoadTrustPolicy(opts.TrustPolicy); err != nil {
-			return errdef.Usage(err)
-		}
-		if _, err := os.Stat(opts.TrustStore); err != nil {
-			return missingInput("trust store", opts.TrustStore, err)
-		}
-	}
-	var tsaRoots []*x509.Certificate
-	if len(opts.TSARoots) > 0 {
-		var err error
-		if tsaRoots, err = signature.LoadCertificates(opts.TSARoots...); err != nil {
-			return err
-		}
-	}
-	crls, err := revocation.LoadCRLs(opts.CRLs...)
-	if err != nil {
-		return errdef.Usage(err)
-	}
-	checker, err := revocation.New(revocation.Options{Mode: mode, CRLs: crls})
-	if err != nil {
-		return errdef.Usage(err)
-	}
-	trust := verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyTime(cmd.Context())}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
@@ -262,4 +226,65 @@ func revocationNote(v *verify.Verdict) string {
 		return ", revocation status UNKNOWN: " + v.RevocationDetail
 	}
 	return ""
+}
+
+// verifyTrust checks the trust flags and builds what every verification of
+// this run trusts (one image or many).
+func verifyTrust(cmd *cobra.Command, opts *verifyOptions) (verify.Trust, error) {
+	if (opts.TrustPolicy == "") != (opts.TrustStore == "") {
+		return verify.Trust{}, errdef.Usage(errors.New("--trust-policy and --trust-store go together: give both"))
+	}
+	if len(opts.Certs)+len(opts.CACerts) == 0 && opts.TrustPolicy == "" {
+		return verify.Trust{}, errdef.Usage(errors.New("give the certificates you trust with -c CERT (or --ca-cert CERT), or a notation --trust-policy and --trust-store"))
+	}
+	if opts.TrustPolicy != "" && len(opts.Identities) > 0 {
+		return verify.Trust{}, errdef.Usage(errors.New("--identity does not apply with --trust-policy: put trustedIdentities in the trust policy"))
+	}
+	if opts.TrustPolicy != "" && len(opts.TSARoots) > 0 {
+		return verify.Trust{}, errdef.Usage(errors.New("--tsa-root-cert does not apply with --trust-policy: name a tsa trust store in the trust policy (x509/tsa/<name>/ in the trust store)"))
+	}
+	mode, err := revocation.ParseMode(opts.Revocation)
+	if err != nil {
+		return verify.Trust{}, errdef.Usage(fmt.Errorf("--revocation: %w", err))
+	}
+	if mode == revocation.Off && len(opts.CRLs) > 0 {
+		return verify.Trust{}, errdef.Usage(errors.New("--crl does not apply with --revocation off"))
+	}
+	if opts.MaxSignatures < 1 {
+		return verify.Trust{}, errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
+	}
+	if opts.MaxReferrers < 1 {
+		return verify.Trust{}, errdef.Usage(fmt.Errorf("--max-referrers %d: give 1 or more", opts.MaxReferrers))
+	}
+	var certs []*x509.Certificate
+	if files := append(append([]string{}, opts.Certs...), opts.CACerts...); len(files) > 0 {
+		var err error
+		if certs, err = signature.LoadCertificates(files...); err != nil {
+			return verify.Trust{}, err
+		}
+	}
+	if opts.TrustPolicy != "" {
+		if _, err := notation.LoadTrustPolicy(opts.TrustPolicy); err != nil {
+			return verify.Trust{}, errdef.Usage(err)
+		}
+		if _, err := os.Stat(opts.TrustStore); err != nil {
+			return verify.Trust{}, missingInput("trust store", opts.TrustStore, err)
+		}
+	}
+	var tsaRoots []*x509.Certificate
+	if len(opts.TSARoots) > 0 {
+		var err error
+		if tsaRoots, err = signature.LoadCertificates(opts.TSARoots...); err != nil {
+			return verify.Trust{}, err
+		}
+	}
+	crls, err := revocation.LoadCRLs(opts.CRLs...)
+	if err != nil {
+		return verify.Trust{}, errdef.Usage(err)
+	}
+	checker, err := revocation.New(revocation.Options{Mode: mode, CRLs: crls})
+	if err != nil {
+		return verify.Trust{}, errdef.Usage(err)
+	}
+	return verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyTime(cmd.Context())}, nil
 }

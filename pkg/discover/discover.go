@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -18,7 +19,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
-	"oras.land/oras-go/v2/content"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
@@ -503,9 +503,27 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	list := func(fn func([]ocispec.Descriptor) error) error {
 		return repo.Referrers(ctx, subject, d.opts.ArtifactType, fn)
 	}
+	if lim.signatures && d.opts.ArtifactType == "" {
+		// Only signatures are wanted: ask for each signature type signet
+		// knows (?artifactType=, concurrently) instead of the whole
+		// listing, which may hold thousands of other artifacts. oras-go
+		// filters the answer itself when the registry did not (no
+		// OCI-Filters-Applied: artifactType), so the result is the same
+		// either way; a registry that filters sends only the matches.
+		list = func(fn func([]ocispec.Descriptor) error) error {
+			return d.referrersOfTypes(ctx, repo, subject, artifact.SignatureArtifactTypes(), fn)
+		}
+	}
 	if mechanism == TagFallback {
 		list = func(fn func([]ocispec.Descriptor) error) error {
-			page, err := d.fallbackIndex(ctx, repo, subject)
+			page, err := d.fallbackIndex(ctx, repo, subject, func(m ocispec.Descriptor) bool {
+				if d.opts.ArtifactType != "" && m.ArtifactType != d.opts.ArtifactType {
+					return false
+				}
+				// Signatures only: the others are dropped as they are
+				// decoded, never held.
+				return !lim.signatures || maybeSignature(&Node{Descriptor: m})
+			})
 			if err != nil || len(page) == 0 {
 				return err
 			}
@@ -523,6 +541,9 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 				continue
 			}
 			n := &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}}
+			if lim.signatures && !maybeSignature(n) {
+				continue // an SBOM or another artifact: not kept for signatures
+			}
 			nodes = append(nodes, n)
 			if lim.keep == nil || lim.keep(n) {
 				kept++
@@ -547,13 +568,42 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	return nodes, cut, err
 }
 
+// referrersOfTypes lists the referrers of subject of each of types through
+// the referrers API, one filtered listing per type, concurrently, and hands
+// the pages to fn one at a time. The first error (fn's included) stops it.
+//
+// Until the registry is known to serve the referrers API, the first type is
+// asked alone: a registry without it answers one 404, not one per type.
+func (d *Discoverer) referrersOfTypes(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, types []string, fn func([]ocispec.Descriptor) error) error {
+	var mu sync.Mutex
+	locked := func(page []ocispec.Descriptor) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return fn(page)
+	}
+	known := d.apiState.get() == supported
+	if !known && len(types) > 1 {
+		if err := repo.Referrers(ctx, subject, types[0], locked); err != nil {
+			return err
+		}
+		types = types[1:]
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	for _, t := range types {
+		eg.Go(func() error {
+			return repo.Referrers(ectx, subject, t, locked)
+		})
+	}
+	return eg.Wait()
+}
+
 // fallbackIndex reads the subject's sha256-<hex> referrers tag in one
 // request (oras-go's tag-schema reading, which would need a second request
 // to tell a missing tag from one holding something else): no tag is no
 // referrers; a tag holding something other than an image index (the
 // subject itself, say) is ignored with a warning. The index is bounded in
 // size and digest-checked, and filtered by ArtifactType.
-func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
 	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
@@ -574,22 +624,83 @@ func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Reposit
 	if desc.Size > repo.MaxMetadataBytes {
 		return nil, fmt.Errorf("referrers index at tag %s is %d bytes, over the %d-byte limit", tag, desc.Size, repo.MaxMetadataBytes)
 	}
-	b, err := content.ReadAll(rc, desc)
+	out, err := decodeIndex(rc, desc, keep)
 	if err != nil {
-		return nil, fmt.Errorf("reading the referrers index at tag %s: %w", tag, err)
+		return nil, fmt.Errorf("the referrers index at tag %s: %w", tag, err)
 	}
-	var index ocispec.Index
-	if err := json.Unmarshal(b, &index); err != nil {
-		return nil, fmt.Errorf("decoding the referrers index at tag %s: %w", tag, err)
+	return out, nil
+}
+
+// decodeIndex reads the image index desc describes from r, streaming: only
+// the entries keep accepts are held, so memory follows what is kept, not
+// the size of the index. Nothing is returned unless the bytes read are
+// exactly desc's size and digest.
+func decodeIndex(r io.Reader, desc ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, err
 	}
-	if d.opts.ArtifactType == "" {
-		return index.Manifests, nil
+	vr := desc.Digest.Verifier()
+	lr := &io.LimitedReader{R: r, N: desc.Size + 1}
+	tee := io.TeeReader(lr, vr)
+	dec := json.NewDecoder(tee)
+	var out []ocispec.Descriptor
+	bad := func(what string) error { return fmt.Errorf("decoding: %s", what) }
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, bad("not a JSON object")
 	}
-	out := index.Manifests[:0]
-	for _, m := range index.Manifests {
-		if m.ArtifactType == d.opts.ArtifactType {
-			out = append(out, m)
+	seen := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, bad(err.Error())
 		}
+		if key, _ := t.(string); key != "manifests" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, bad(err.Error())
+			}
+			continue
+		}
+		if seen {
+			return nil, bad(`two "manifests" members`)
+		}
+		seen = true
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			if t == nil && err == nil {
+				continue // "manifests": null
+			}
+			return nil, bad(`"manifests" is not an array`)
+		}
+		for dec.More() {
+			var m ocispec.Descriptor
+			if err := dec.Decode(&m); err != nil {
+				return nil, bad(err.Error())
+			}
+			if keep == nil || keep(m) {
+				out = append(out, m)
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, bad(err.Error())
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bad(err.Error())
+	}
+	// The rest must be white space, and is read for the size and digest
+	// checks (what the decoder buffered went through the verifier already).
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), tee))
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return nil, bad("bytes after the index")
+	}
+	if n := desc.Size + 1 - lr.N; n != desc.Size {
+		return nil, fmt.Errorf("%d bytes, not the %d the registry announced", n, desc.Size)
+	}
+	if !vr.Verified() {
+		return nil, fmt.Errorf("content does not match its digest %s", desc.Digest)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -97,10 +98,10 @@ func BenchmarkPull256MiB(b *testing.B) {
 	}
 }
 
-// BenchmarkReferrers10k lists the referrers of a subject that has 10,000
-// of them, in a repository that also holds 10,000 manifests referring to
-// other subjects (the listing must not depend on them).
-func BenchmarkReferrers10k(b *testing.B) {
+// seedReferrers10k gives a subject 10,000 referrers of one type and one of
+// a signature type, in a repository that also holds 10,000 manifests
+// referring to other subjects (the listing must not depend on them).
+func seedReferrers10k(b *testing.B) (*Registry, string, digest.Digest) {
 	rg, base := newTestRegistry(b, Config{Root: b.TempDir()})
 	subject := digest.FromString("bench subject")
 	const n = 10000
@@ -110,10 +111,13 @@ func BenchmarkReferrers10k(b *testing.B) {
 		wg.Go(func() {
 			for i := range work {
 				subj := subject
-				if i >= n {
+				if i > n {
 					subj = digest.FromString("other " + strconv.Itoa(i))
 				}
 				m := referrerManifest(digest.FromString("{}"), digest.FromString("x"), 1, subj, i)
+				if i == n {
+					m = bytes.Replace(m, []byte("application/vnd.test"), []byte(benchSignatureType), 1)
+				}
 				var f manifestFields
 				if err := json.Unmarshal(m, &f); err != nil {
 					panic(err)
@@ -132,23 +136,34 @@ func BenchmarkReferrers10k(b *testing.B) {
 			}
 		})
 	}
-	for i := range 2 * n {
+	for i := range 2*n + 1 {
 		work <- i
 	}
 	close(work)
 	wg.Wait()
-	b.ResetTimer()
-	for b.Loop() {
-		resp, err := http.Get(base + "/v2/bench/referrers/" + subject.String())
-		if err != nil {
-			b.Fatal(err)
+	return rg, base, subject
+}
+
+const benchSignatureType = "application/vnd.cncf.notary.signature"
+
+// getListing GETs url and checks the answer holds want entries (decoding
+// it only when check is set: the benchmarks time the registry, not the
+// client's JSON decoding).
+func getListing(b *testing.B, url string, want int, check bool) {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if !check {
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("referrers: %d, %v", resp.StatusCode, err)
 		}
-		var idx imageIndex
-		err = json.NewDecoder(resp.Body).Decode(&idx)
-		resp.Body.Close()
-		if err != nil || len(idx.Manifests) != n {
-			b.Fatalf("referrers: %d, %v", len(idx.Manifests), err)
-		}
+		return
+	}
+	var idx imageIndex
+	if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil || len(idx.Manifests) != want {
+		b.Fatalf("referrers: %d entries, %v; want %d", len(idx.Manifests), err, want)
 	}
 }
 
@@ -263,4 +278,36 @@ func BenchmarkUpload300MiB(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkReferrers10k lists the referrers of a subject that has 10,001
+// of them (one GET, the body read to its end): warm (the subject listed
+// before), filtered (?artifactType= of the one signature) and cold (a
+// registry that just started: the subject's index is read from disk).
+func BenchmarkReferrers10k(b *testing.B) {
+	rg, base, subject := seedReferrers10k(b)
+	url := base + "/v2/bench/referrers/" + subject.String()
+	b.Run("warm", func(b *testing.B) {
+		getListing(b, url, 10001, true)
+		b.ResetTimer()
+		for b.Loop() {
+			getListing(b, url, 10001, false)
+		}
+	})
+	b.Run("filtered", func(b *testing.B) {
+		u := url + "?artifactType=" + benchSignatureType
+		getListing(b, u, 1, true)
+		b.ResetTimer()
+		for b.Loop() {
+			getListing(b, u, 1, false)
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			rg.refs = newRefCache(DefaultReferrersCacheSize)
+			b.StartTimer()
+			getListing(b, url, 10001, false)
+		}
+	})
 }

@@ -250,6 +250,12 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 	if err := rg.store.putManifest(repo, d, mt, body); err != nil {
 		return undo(err, len(idx))
 	}
+	for _, e := range idx {
+		if e.kind == indexReferrers {
+			at, desc, _ := bytes.Cut(e.data, []byte{'\n'})
+			rg.refs.add(refKey{repo, e.subject}, string(at), d, desc)
+		}
+	}
 	for _, t := range tags {
 		if err := rg.store.putTag(repo, t, d); err != nil {
 			return err
@@ -438,6 +444,7 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, repo string, ref refer
 		if m.Subject != nil {
 			if s, err := parseDigest(m.Subject.Digest); err == nil {
 				_ = rg.store.deleteIndex(repo, indexReferrers, s, d)
+				rg.refs.remove(refKey{repo, s}, d)
 			}
 		}
 		for _, c := range m.Manifests {

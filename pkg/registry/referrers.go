@@ -3,6 +3,8 @@ package registry
 import (
 	"bytes"
 	"net/http"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // getReferrers serves GET /v2/<name>/referrers/<digest>[?artifactType=]
@@ -15,38 +17,41 @@ func (rg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, repo, d
 	if err != nil {
 		return errDigestSyntax
 	}
-	entries, err := rg.store.listIndex(repo, indexReferrers, subject)
+	filter := r.URL.Query().Get("artifactType")
+	b, err := rg.refs.listing(refKey{repo, subject}, filter, func() (*refSubject, error) {
+		return rg.loadReferrers(repo, subject)
+	})
 	if err != nil {
 		return err
 	}
-	filter := r.URL.Query().Get("artifactType")
-	var b bytes.Buffer
-	b.Grow(64 + 256*len(entries))
-	b.WriteString(`{"schemaVersion":2,"mediaType":"` + mtOCIIndex + `","manifests":[`)
-	first := true
-	for _, e := range entries {
-		at, desc, ok := bytes.Cut(e.data, []byte{'\n'})
-		if !ok || (filter != "" && string(at) != filter) {
-			continue
-		}
-		// Skip entries of manifests deleted (or never completed: a crash
-		// between writing the index entry and the manifest).
-		if ok, err := rg.store.hasManifest(repo, e.member); err != nil {
-			return err
-		} else if !ok {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.Write(desc)
-	}
-	b.WriteString("]}\n")
 	if filter != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}
-	return writeBody(w, r, mtOCIIndex, b.Bytes())
+	return writeBody(w, r, mtOCIIndex, b)
+}
+
+// loadReferrers reads the subject index of subject: every entry whose
+// manifest is stored (an entry is written before its manifest, so a crash
+// in between leaves one without it, which is skipped).
+func (rg *Registry) loadReferrers(repo string, subject digest.Digest) (*refSubject, error) {
+	entries, err := rg.store.listIndex(repo, indexReferrers, subject)
+	if err != nil {
+		return nil, err
+	}
+	s := newRefSubject()
+	for _, e := range entries {
+		at, desc, ok := bytes.Cut(e.data, []byte{'\n'})
+		if !ok {
+			continue
+		}
+		if ok, err := rg.store.hasManifest(repo, e.member); err != nil {
+			return nil, err
+		} else if !ok {
+			continue
+		}
+		s.put(string(at), e.member, desc)
+	}
+	return s, nil
 }
 
 // imageIndex is the shape of a referrers answer (used by tests).

@@ -63,6 +63,8 @@ type Registry struct {
 	uploads *uploadSessions
 	// tagLocks serialise the writes of a tag (conditional.go).
 	tagLocks *tagLocks
+	// refs caches the referrers listings (refcache.go).
+	refs *refCache
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -88,7 +90,7 @@ func New(cfg Config) (*Registry, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	rg := &Registry{cfg: cfg, log: log, done: make(chan struct{}), tagLocks: newTagLocks()}
+	rg := &Registry{cfg: cfg, log: log, done: make(chan struct{}), tagLocks: newTagLocks(), refs: newRefCache(DefaultReferrersCacheSize)}
 	if cfg.HtpasswdFile != "" {
 		a, err := loadHtpasswd(cfg.HtpasswdFile)
 		if err != nil {
@@ -305,6 +307,53 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
 	return n, err
+}
+
+// readFromChunk is how much one ReadFrom call hands to the connection
+// before the write deadline is pushed forward again.
+const readFromChunk = 8 << 20
+
+// ReadFrom lets blob downloads (http.ServeContent copying a file) reach
+// the connection's sendfile: no copy through user space. It goes in chunks
+// of 8 MiB, the write deadline pushed forward before each, so a client may
+// take as long as it needs in total but never stall for more than
+// bodyIdleTimeout on one chunk.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	// A limited file stays one *io.LimitedReader around the file: the
+	// form sendfile recognises.
+	inner, limit := src, int64(-1)
+	lr, limited := src.(*io.LimitedReader)
+	if limited {
+		inner, limit = lr.R, lr.N
+	}
+	var total int64
+	for limit != 0 {
+		chunk := int64(readFromChunk)
+		if limit >= 0 && limit < chunk {
+			chunk = limit
+		}
+		now := time.Now()
+		w.deadlineSet = now
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(now.Add(bodyIdleTimeout))
+		n, err := rf.ReadFrom(&io.LimitedReader{R: inner, N: chunk})
+		total += n
+		w.n += n
+		if limited {
+			limit -= n
+			lr.N = limit
+		}
+		if err != nil || n < chunk {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 func (w *statusWriter) status() int {

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
@@ -279,6 +280,12 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	n := t.client.requests.Add(1)
 	t.client.lastHost.Store(host)
 	start := time.Now()
+	if req.Method == http.MethodGet && req.Header.Get("Accept") == "" && strings.Contains(req.URL.Path, "/referrers/") {
+		// oras-go asks the referrers API without an Accept header; the
+		// answer is an OCI image index (distribution-spec 1.1).
+		req = req.Clone(req.Context())
+		req.Header.Set("Accept", ocispec.MediaTypeImageIndex)
+	}
 	hctx, stopHeaderWait := context.WithCancelCause(req.Context())
 	ctx, cancel := context.WithTimeout(hctx, t.client.opts.Timeout)
 	var state atomic.Int32 // 0 waiting for headers, 1 headers arrived, 2 header timeout

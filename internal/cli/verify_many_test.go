@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signet-oci/signet/internal/faultreg"
+)
+
+// TestVerifyMany: several images in one call: one verdict line per image in
+// the order given, exit 0 only when every image verifies (4 with an
+// unsigned one), --from-file (stdin too) and one JSON report per image.
+func TestVerifyMany(t *testing.T) {
+	srv := faultreg.New(t)
+	a := srv.Seed(t, "a")
+	srv.Seed(t, "b")
+	ra, rb := srv.Host+"/a:latest", srv.Host+"/b:latest"
+	// An image without signature: the subject of b pushed to c.
+	_, body := srv.Do(t, "GET", "/v2/b/manifests/latest", "", nil)
+	var m struct {
+		Config struct {
+			Digest string `json:"digest"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg := srv.Do(t, "GET", "/v2/b/blobs/"+m.Config.Digest, "", nil)
+	srv.PushBlob(t, "c", "application/vnd.oci.image.config.v1+json", cfg)
+	srv.PushManifest(t, "c", "latest", "application/vnd.oci.image.manifest.v1+json", body)
+	rc := srv.Host + "/c:latest"
+
+	code, out, errOut := runCLI(t, "verify", ra, rb, "-c", a.CertFile)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != ExitOK || len(lines) != 2 || !strings.HasPrefix(lines[0], "VALID    "+srv.Host+"/a@sha256:") || !strings.HasPrefix(lines[1], "VALID    "+srv.Host+"/b@sha256:") {
+		t.Fatalf("two signed images: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	code, out, errOut = runCLI(t, "verify", ra, rc, rb, "-c", a.CertFile)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if code != ExitNotFound || len(lines) != 3 || !strings.HasPrefix(lines[1], "UNSIGNED "+srv.Host+"/c") || !strings.Contains(lines[1], "no signature found") || !strings.HasPrefix(lines[2], "VALID ") {
+		t.Fatalf("with an unsigned image: exit %d, want %d\n%s\n%s", code, ExitNotFound, out, errOut)
+	}
+	if !strings.Contains(errOut, "1 of 3 image(s) not verified") {
+		t.Errorf("stderr %q: want the count of images not verified", errOut)
+	}
+
+	// --from-file: a file, and stdin.
+	list := filepath.Join(t.TempDir(), "images.txt")
+	if err := os.WriteFile(list, []byte("# release\n"+ra+"\n\n"+rb+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "verify", "--from-file", list, "-c", a.CertFile); code != ExitOK || strings.Count(out, "VALID ") != 2 {
+		t.Fatalf("--from-file: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var sout, serr bytes.Buffer
+	code = Run(withVerifyTime(context.Background(), faultreg.Now), []string{"verify", "--from-file", "-", "-c", a.CertFile, "--format", "json", srv.Host + "/missing:latest"},
+		IOStreams{In: strings.NewReader(ra + "\n" + rc + "\n"), Out: &sout, Err: &serr})
+	if code != ExitNotFound {
+		t.Fatalf("--from-file - --format json: exit %d, want %d\n%s\n%s", code, ExitNotFound, sout.String(), serr.String())
+	}
+	dec := json.NewDecoder(&sout)
+	var reps []struct {
+		Reference string `json:"reference"`
+		Verified  bool   `json:"verified"`
+		Error     string `json:"error"`
+	}
+	for {
+		var r struct {
+			Reference string `json:"reference"`
+			Verified  bool   `json:"verified"`
+			Error     string `json:"error"`
+		}
+		if err := dec.Decode(&r); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, r)
+	}
+	// The arguments first, then the file's.
+	if len(reps) != 3 || reps[0].Reference != srv.Host+"/missing:latest" || reps[0].Error == "" || reps[0].Verified ||
+		reps[1].Reference != ra || !reps[1].Verified || reps[1].Error != "" || reps[2].Reference != rc || reps[2].Verified || !strings.Contains(reps[2].Error, "no signature") {
+		t.Errorf("JSON reports: %+v", reps)
+	}
+
+	// Usage errors: -f with several images, a bad line, nothing listed.
+	if code, _, errOut := runCLI(t, "verify", "-f", "sig.jwt", ra, rb, "-c", a.CertFile); code != ExitUsage {
+		t.Errorf("-f with two references: exit %d, want %d (%s)", code, ExitUsage, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	os.WriteFile(bad, []byte(ra+"\nfile:manifest.json\n"), 0o644)
+	if code, _, errOut := runCLI(t, "verify", "--from-file", bad, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "line 2") {
+		t.Errorf("a bad line: exit %d, want %d naming line 2 (%s)", code, ExitUsage, errOut)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
+	if code, _, errOut := runCLI(t, "verify", "--from-file", empty, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "lists no image") {
+		t.Errorf("an empty list: exit %d, want %d (%s)", code, ExitUsage, errOut)
+	}
+}
