@@ -116,8 +116,12 @@ func TestReferrersListingFollowsPushesAndDeletes(t *testing.T) {
 			if n := cs.lists.Load() - loads; n != 0 {
 				t.Errorf("the subject index was read %d more time(s) after the first listing", n)
 			}
-			// A registry started over the same storage lists the same.
+			// A registry started over the same storage (once this one has
+			// stopped and released the root's lock) lists the same.
 			if cfg.Root != "" {
+				if err := rg.Close(); err != nil {
+					t.Fatal(err)
+				}
 				rg2, base2 := newTestRegistry(t, Config{Root: cfg.Root})
 				_ = rg2
 				got, _ := listReferrers(t, base2, subject, sig)
