@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,6 @@ import (
 	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/removal"
-	"github.com/signet-oci/signet/pkg/signature"
-	"github.com/signet-oci/signet/pkg/signature/revocation"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -202,29 +199,7 @@ func skippedError(skipped []error) error {
 
 // deleteTrust builds verify's trust from delete-signature's flags.
 func deleteTrust(cmd *cobra.Command, opts *deleteOptions) (verify.Trust, error) {
-	mode, err := revocation.ParseMode(opts.Revocation)
-	if err != nil {
-		return verify.Trust{}, errdef.Usage(fmt.Errorf("--revocation: %w", err))
-	}
-	certs, err := signature.LoadCertificates(append(append([]string{}, opts.Certs...), opts.CACerts...)...)
-	if err != nil {
-		return verify.Trust{}, err
-	}
-	var tsaRoots []*x509.Certificate
-	if len(opts.TSARoots) > 0 {
-		if tsaRoots, err = signature.LoadCertificates(opts.TSARoots...); err != nil {
-			return verify.Trust{}, err
-		}
-	}
-	crls, err := revocation.LoadCRLs(opts.CRLs...)
-	if err != nil {
-		return verify.Trust{}, errdef.Usage(err)
-	}
-	checker, err := revocation.New(revocation.Options{Mode: mode, CRLs: crls})
-	if err != nil {
-		return verify.Trust{}, errdef.Usage(err)
-	}
-	return verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Identities: opts.Identities, Revocation: checker, Now: verifyTime(cmd.Context())}, nil
+	return x509Trust(cmd, append(append([]string{}, opts.Certs...), opts.CACerts...), opts.TSARoots, opts.CRLs, opts.Revocation, opts.Identities)
 }
 
 func btoi(b bool) int {

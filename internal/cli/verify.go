@@ -243,25 +243,11 @@ func verifyTrust(cmd *cobra.Command, opts *verifyOptions) (verify.Trust, error) 
 	if opts.TrustPolicy != "" && len(opts.TSARoots) > 0 {
 		return verify.Trust{}, errdef.Usage(errors.New("--tsa-root-cert does not apply with --trust-policy: name a tsa trust store in the trust policy (x509/tsa/<name>/ in the trust store)"))
 	}
-	mode, err := revocation.ParseMode(opts.Revocation)
-	if err != nil {
-		return verify.Trust{}, errdef.Usage(fmt.Errorf("--revocation: %w", err))
-	}
-	if mode == revocation.Off && len(opts.CRLs) > 0 {
-		return verify.Trust{}, errdef.Usage(errors.New("--crl does not apply with --revocation off"))
-	}
 	if opts.MaxSignatures < 1 {
 		return verify.Trust{}, errdef.Usage(fmt.Errorf("--max-signatures %d: give 1 or more", opts.MaxSignatures))
 	}
 	if opts.MaxReferrers < 1 {
 		return verify.Trust{}, errdef.Usage(fmt.Errorf("--max-referrers %d: give 1 or more", opts.MaxReferrers))
-	}
-	var certs []*x509.Certificate
-	if files := append(append([]string{}, opts.Certs...), opts.CACerts...); len(files) > 0 {
-		var err error
-		if certs, err = signature.LoadCertificates(files...); err != nil {
-			return verify.Trust{}, err
-		}
 	}
 	if opts.TrustPolicy != "" {
 		if _, err := notation.LoadTrustPolicy(opts.TrustPolicy); err != nil {
@@ -271,14 +257,38 @@ func verifyTrust(cmd *cobra.Command, opts *verifyOptions) (verify.Trust, error) 
 			return verify.Trust{}, missingInput("trust store", opts.TrustStore, err)
 		}
 	}
-	var tsaRoots []*x509.Certificate
-	if len(opts.TSARoots) > 0 {
-		var err error
-		if tsaRoots, err = signature.LoadCertificates(opts.TSARoots...); err != nil {
+	trust, err := x509Trust(cmd, append(append([]string{}, opts.Certs...), opts.CACerts...), opts.TSARoots, opts.CRLs, opts.Revocation, opts.Identities)
+	if err != nil {
+		return verify.Trust{}, err
+	}
+	trust.TrustPolicyFile, trust.TrustStoreDir = opts.TrustPolicy, opts.TrustStore
+	return trust, nil
+}
+
+// x509Trust loads what verify and delete-signature trust from their flags:
+// the signer and CA certificates, the TSA roots, the revocation policy and
+// its offline CRLs, the identities; the verification time comes with cmd's
+// context.
+func x509Trust(cmd *cobra.Command, certFiles, tsaFiles, crlFiles []string, revocationMode string, identities []string) (verify.Trust, error) {
+	mode, err := revocation.ParseMode(revocationMode)
+	if err != nil {
+		return verify.Trust{}, errdef.Usage(fmt.Errorf("--revocation: %w", err))
+	}
+	if mode == revocation.Off && len(crlFiles) > 0 {
+		return verify.Trust{}, errdef.Usage(errors.New("--crl does not apply with --revocation off"))
+	}
+	var certs, tsaRoots []*x509.Certificate
+	if len(certFiles) > 0 {
+		if certs, err = signature.LoadCertificates(certFiles...); err != nil {
 			return verify.Trust{}, err
 		}
 	}
-	crls, err := revocation.LoadCRLs(opts.CRLs...)
+	if len(tsaFiles) > 0 {
+		if tsaRoots, err = signature.LoadCertificates(tsaFiles...); err != nil {
+			return verify.Trust{}, err
+		}
+	}
+	crls, err := revocation.LoadCRLs(crlFiles...)
 	if err != nil {
 		return verify.Trust{}, errdef.Usage(err)
 	}
@@ -286,5 +296,5 @@ func verifyTrust(cmd *cobra.Command, opts *verifyOptions) (verify.Trust, error) 
 	if err != nil {
 		return verify.Trust{}, errdef.Usage(err)
 	}
-	return verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: opts.Identities, TrustPolicyFile: opts.TrustPolicy, TrustStoreDir: opts.TrustStore, Now: verifyTime(cmd.Context())}, nil
+	return verify.Trust{Certificates: certs, TSACertificates: tsaRoots, Revocation: checker, Identities: identities, Now: verifyTime(cmd.Context())}, nil
 }
