@@ -68,7 +68,10 @@ at least C, ST and O in an identity, e.g. "C=US, ST=WA, O=Acme, CN=signer").
 --trust-policy FILE and --trust-store DIR use a notation trustpolicy.json
 and trust store (…/notation/truststore, holding x509/ca/<name>/) instead;
 -c is then not needed, and the trust policy's registryScopes select the
-statement by REFERENCE's registry/repository.
+statement by REFERENCE's registry/repository. A check that the policy's
+level only logs (audit, permissive) still makes the signature invalid here,
+naming the check and the level; notation accepts such a signature with a
+warning.
 
 Timestamps: --tsa-root-cert FILE trusts an RFC 3161 time stamping
 authority's root for jws/cose signatures (notation's "tsa" trust store, with
