@@ -28,11 +28,28 @@ step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Run a local registry (was: the patched 2021 prototype registry)"
-port=$(free_port)
-"$signet" registry serve --memory --addr "127.0.0.1:$port" >"$work/url" 2>"$work/registry.log" &
+# Port 0: the registry picks a free port and prints its URL once it listens
+# (no race with another process for a port chosen in advance).
+"$signet" registry serve --memory --addr 127.0.0.1:0 >"$work/url" 2>"$work/registry.log" &
 reg_pid=$!
+for _ in $(seq 1 600); do
+	[[ -s "$work/url" ]] && break
+	if ! kill -0 "$reg_pid" 2>/dev/null; then
+		echo "signet registry serve exited before listening:" >&2
+		cat "$work/registry.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+if [[ ! -s "$work/url" ]]; then
+	echo "signet registry serve did not listen within 60 s:" >&2
+	cat "$work/registry.log" >&2
+	exit 1
+fi
+url=$(head -n 1 "$work/url")
+port=${url##*:}; port=${port%%/*}
 wait_http "http://127.0.0.1:$port/v2/"
-echo "signet registry serve --memory --addr 127.0.0.1:$port  (pid $reg_pid)"
+echo "signet registry serve --memory --addr 127.0.0.1:0 → 127.0.0.1:$port  (pid $reg_pid)"
 
 regIp="127.0.0.1"; registry="$regIp:$port"; repo="busybox"; tag="latest"
 image="$repo:$tag"; reference="$registry/$image"
