@@ -22,7 +22,6 @@ package testscripts
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -63,7 +62,7 @@ func TestScriptsSeed(t *testing.T) {
 			"EMBEDDED":       {Memory: true},
 			"EMBEDDED_LINKS": {Memory: true, DisableReferrersAPI: true},
 		} {
-			a, stop, err := startSeedEmbedded(cfg)
+			a, stop, err := startRegistryConfig(cfg)
 			if err != nil {
 				return err
 			}
@@ -152,25 +151,6 @@ func tryProtoRegistry(bin string) (string, func(), error) {
 	}
 	stop()
 	return "", nil, errors.New("proto-registry did not answer GET /v2/ within 15s: " + logs.String())
-}
-
-// startSeedEmbedded serves an embedded registry with cfg on a loopback
-// port.
-func startSeedEmbedded(cfg registry.Config) (string, func(), error) {
-	reg, err := registry.New(cfg)
-	if err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() {
-		srv.Shutdown(context.Background())
-		reg.Close()
-	}, nil
 }
 
 var seedDebugCountRE = regexp.MustCompile(`debug: (\d+) HTTP request\(s\)`)

@@ -252,18 +252,6 @@ func (c *Client) BaseURL(host string) string {
 	return "https://" + host
 }
 
-// An Observer is told of every response a request made with its context
-// received (WithObserver): a caller learns what the registry answered to
-// requests a library (oras-go) made on its behalf.
-type Observer func(req *http.Request, resp *http.Response)
-
-type observerKey struct{}
-
-// WithObserver returns ctx whose requests are reported to o.
-func WithObserver(ctx context.Context, o Observer) context.Context {
-	return context.WithValue(ctx, observerKey{}, o)
-}
-
 // countingTransport counts requests, bounds each one in time, and traces
 // them when --debug is on.
 type countingTransport struct {
@@ -306,9 +294,6 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.client.answered(host)
 	} else if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
 		err = &DeadlineError{Host: host, Bound: t.client.opts.Deadline, err: err}
-	}
-	if o, ok := req.Context().Value(observerKey{}).(Observer); ok && err == nil {
-		o(req, resp)
 	}
 	if w := t.client.opts.Debug; w != nil {
 		t.client.debugMu.Lock()
