@@ -13,11 +13,11 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/certgen"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/signature"
 )

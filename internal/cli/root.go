@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // Exit statuses (docs/exit-codes.md).

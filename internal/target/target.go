@@ -15,11 +15,10 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
-	orasErrdef "oras.land/oras-go/v2/errdef"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/pkg/dockerarchive"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
@@ -135,27 +134,9 @@ func ReadManifestFile(path string) (ocispec.Descriptor, []byte, error) {
 	return ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}, b, nil
 }
 
-// Resolve resolves ref's tag or digest in t (opened from ref), with the
-// errors every command gives: a registry reference without a tag or digest
-// is a usage error, an unknown one is errdef.ErrNotFound, and transport
-// failures are explained for the registry.
+// Resolve is reference.Resolve, kept for the commands that open targets here.
 func Resolve(ctx context.Context, t content.Resolver, ref reference.Reference) (ocispec.Descriptor, error) {
-	sel := ref.Selector()
-	if sel == "" && ref.Kind == reference.Registry {
-		return ocispec.Descriptor{}, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", ref.Raw))
-	}
-	desc, err := t.Resolve(ctx, sel)
-	switch {
-	case err == nil:
-		return desc, nil
-	case errors.Is(err, orasErrdef.ErrNotFound) && ref.Kind == reference.Registry:
-		return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found (check the repository and tag, or push the image first with 'signet copy')", ref.Raw))
-	case errors.Is(err, orasErrdef.ErrNotFound):
-		return ocispec.Descriptor{}, errdef.NotFound(fmt.Errorf("%s: not found (check the path and tag)", ref.Raw))
-	case ref.Kind == reference.Registry:
-		return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
-	}
-	return ocispec.Descriptor{}, fmt.Errorf("resolving %s: %w", ref.Raw, err)
+	return reference.Resolve(ctx, t, ref)
 }
 
 // MissingInput is the error for a local input named on the command line

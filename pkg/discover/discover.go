@@ -22,9 +22,8 @@ import (
 	orasErrdef "oras.land/oras-go/v2/errdef"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
-	"github.com/signet-oci/signet/internal/errdef"
-	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
@@ -194,7 +193,7 @@ func New(client *remote.Client, ref reference.Reference, opts Options) (*Discove
 
 // Resolve returns the subject's descriptor.
 func (d *Discoverer) Resolve(ctx context.Context) (ocispec.Descriptor, error) {
-	return target.Resolve(ctx, d.apiRepo, d.ref)
+	return reference.Resolve(ctx, d.apiRepo, d.ref)
 }
 
 // Discover resolves the subject and builds its referrers graph.

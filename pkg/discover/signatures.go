@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/content"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 )
 

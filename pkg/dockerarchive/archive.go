@@ -42,7 +42,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 
-	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 )
 

@@ -20,8 +20,8 @@ import (
 	"oras.land/oras-go/v2/content/memory"
 	orasErrdef "oras.land/oras-go/v2/errdef"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/testimage"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 )
 

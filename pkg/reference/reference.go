@@ -14,7 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/registry"
 
-	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // Kind says what a reference points at.

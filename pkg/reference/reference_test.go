@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 func TestParse(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/removal"

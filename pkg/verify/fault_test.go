@@ -16,9 +16,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/faultreg"
 	"github.com/signet-oci/signet/pkg/artifact"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/registry"
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/verify"

@@ -8,8 +8,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/pkg/certgen"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
 	"github.com/signet-oci/signet/pkg/signature/notation"

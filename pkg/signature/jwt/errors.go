@@ -3,7 +3,7 @@ package jwt
 import (
 	"fmt"
 
-	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // Class says why a token was refused (or could not be made). The values are

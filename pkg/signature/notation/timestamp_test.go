@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/testpki"
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // expiring returns a signer whose certificate expires a few seconds from

@@ -29,7 +29,7 @@ import (
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
 	"github.com/notaryproject/notation-core-go/revocation/result"
 
-	"github.com/signet-oci/signet/internal/errdef"
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // Mode is the policy for a status that cannot be obtained.

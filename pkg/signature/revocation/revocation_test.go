@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-oci/signet/internal/errdef"
 	"github.com/signet-oci/signet/internal/testpki"
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/signature/revocation"
 )
 

@@ -1,6 +1,9 @@
-// Package errdef holds the sentinel errors that signet's libraries wrap so
-// that callers (the CLI among them) can classify a failure without parsing
-// its text. The CLI maps them to exit statuses (docs/exit-codes.md).
+// Package errdef holds the error classes every signet library returns:
+// wrapped errors for which errors.Is(err, ErrUsage), ErrVerification or
+// ErrNotFound holds, so that a Go program using pkg/discover, pkg/verify,
+// pkg/removal and the others can tell "the input is wrong" from "not
+// proven valid" from "not there" without parsing the text. The signet CLI
+// maps them to exit statuses 2, 3 and 4 (docs/exit-codes.md).
 package errdef
 
 import "errors"
