@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
@@ -88,14 +89,11 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	if err != nil {
 		return err
 	}
-	if ref.Kind != reference.Registry {
-		return errdef.Usage(fmt.Errorf("discover needs a registry reference, not %s", refArg))
-	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
 	}
-	d, err := discover.New(client, ref, discover.Options{ArtifactType: opts.ArtifactType, Depth: opts.Depth, MaxReferrers: opts.MaxReferrers, ResolveLinkDigests: true})
+	d, err := target.Discoverer(cmd.Context(), "discover", ref, client, discover.Options{ArtifactType: opts.ArtifactType, Depth: opts.Depth, MaxReferrers: opts.MaxReferrers, ResolveLinkDigests: true})
 	if err != nil {
 		return err
 	}
@@ -108,7 +106,7 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 		fmt.Fprintln(streams.Err, "Warning: "+w)
 	}
 	res := newDiscoverResult(g)
-	res.repo = ref.Repo()
+	res.repo = placeName(ref)
 	return opts.output.print(streams.Out, res)
 }
 

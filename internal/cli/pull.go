@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-oci/signet/internal/fsutil"
+	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
@@ -64,14 +65,11 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
-	if ref.Kind != reference.Registry {
-		return errdef.Usage(fmt.Errorf("pull-signature needs a registry reference, not %s", refArg))
-	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
 	}
-	d, err := discover.New(client, ref, discover.Options{ArtifactType: opts.ArtifactType, Depth: 1, MaxReferrers: opts.MaxReferrers})
+	d, err := target.Discoverer(cmd.Context(), "pull-signature", ref, client, discover.Options{ArtifactType: opts.ArtifactType, Depth: 1, MaxReferrers: opts.MaxReferrers})
 	if err != nil {
 		return err
 	}

@@ -90,8 +90,8 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
-	if ref.Kind != reference.Registry {
-		return errdef.Usage(fmt.Errorf("push-signature needs a registry reference, not %s", refArg))
+	if ref.Kind != reference.Registry && ref.Kind != reference.OCILayout {
+		return errdef.Usage(fmt.Errorf("push-signature needs a registry reference or oci-layout:DIR[:tag|@digest], not %s", refArg))
 	}
 	sig, format, err := readSignatureFile(opts.Signature)
 	if err != nil {
@@ -108,6 +108,9 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 			return missingInput("artifact file", opts.Artifact, err)
 		}
 		req.Artifact = b
+	}
+	if ref.Kind == reference.OCILayout {
+		return pushToLayout(cmd.Context(), opts, streams, req, opts.Force)
 	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {

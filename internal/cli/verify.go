@@ -152,10 +152,18 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	if err != nil {
 		return err
 	}
-	if ref.Kind != reference.Registry {
-		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
+	if ref.Kind != reference.Registry && ref.Kind != reference.OCILayout {
+		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference or oci-layout:DIR[:tag|@digest]; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
 	}
-	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers})
+	vopts := verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers}
+	if ref.Kind == reference.Registry {
+		vopts.Scope = ref.Repo()
+	}
+	var rep *verify.Report
+	d, err := target.Discoverer(cmd.Context(), "verify", ref, client, verify.DiscoverOptions(vopts))
+	if err == nil {
+		rep, err = verify.Discovered(cmd.Context(), d, ref, vopts)
+	}
 	err = opts.remote.explain(err) // the JSON report carries the explained line
 	if rep == nil && err != nil && !errors.Is(err, errdef.ErrUsage) {
 		// The reference could not be resolved (unknown: exit status 4;
@@ -170,7 +178,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(streams.Err, "Warning: "+w)
 		}
-		if jerr := opts.output.print(streams.Out, VerifyResult{Report: rep, repo: ref.Repo()}); jerr != nil {
+		if jerr := opts.output.print(streams.Out, VerifyResult{Report: rep, repo: placeName(ref)}); jerr != nil {
 			return jerr
 		}
 	}

@@ -57,12 +57,11 @@ func Open(ctx context.Context, ref reference.Reference, client *remote.Client, w
 		return &Opened{ReadOnlyTarget: repo, Writable: repo}, nil
 	case reference.OCILayout:
 		if !write {
-			if _, err := os.Stat(ref.Path); err != nil {
-				return nil, MissingInput("OCI layout", ref.Path, err)
+			if err := CheckLayout(ref.Path); err != nil {
+				return nil, err
 			}
-			if _, err := os.Stat(filepath.Join(ref.Path, "oci-layout")); err != nil {
-				return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", ref.Path)
-			}
+		} else if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
+			return nil, notADirectory(ref.Path)
 		}
 		store, err := oci.NewWithContext(ctx, ref.Path)
 		if err != nil {
@@ -150,4 +149,26 @@ func MissingInput(what, path string, err error) error {
 		return errdef.Usage(fmt.Errorf("%s %s does not exist; check the path", what, path))
 	}
 	return fmt.Errorf("%s %s: %w", what, path, fsutil.UnwrapPath(err))
+}
+
+// CheckLayout checks that path is an OCI image layout to read: a directory
+// with an oci-layout file. A missing path is a usage error (exit status 2,
+// as for every local input); a file, or a directory without an oci-layout
+// file, is not what it should be (exit status 1). One line each.
+func CheckLayout(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return MissingInput("OCI layout", path, err)
+	}
+	if !fi.IsDir() {
+		return notADirectory(path)
+	}
+	if _, err := os.Stat(filepath.Join(path, "oci-layout")); err != nil {
+		return fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", path)
+	}
+	return nil
+}
+
+func notADirectory(path string) error {
+	return fmt.Errorf("%s is a file, not an OCI image layout directory", path)
 }

@@ -23,7 +23,6 @@ import (
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
 	"github.com/signet-oci/signet/pkg/artifact"
-	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
@@ -136,6 +135,9 @@ type Discoverer struct {
 
 	apiRepo *orasremote.Repository
 	tagRepo *orasremote.Repository
+	// src, when set (NewSource), is where everything is read instead of
+	// a registry: referrers through its Predecessors.
+	src Source
 
 	// Each mechanism's support (state.go), learnt from its first answer
 	// and never asked again once unsupported.
@@ -161,22 +163,9 @@ type Discoverer struct {
 
 // New prepares a discovery in ref's repository.
 func New(client *remote.Client, ref reference.Reference, opts Options) (*Discoverer, error) {
-	if opts.Depth > DefaultMaxDepth {
-		return nil, errdef.Usage(fmt.Errorf("--depth %d is over the maximum of %d", opts.Depth, DefaultMaxDepth))
-	}
-	if opts.Depth <= 0 {
-		opts.Depth = DefaultMaxDepth
-		if opts.LevelBudget <= 0 {
-			opts.LevelBudget = DefaultLevelBudget
-		}
-	} else {
-		opts.LevelBudget = 0
-	}
-	if opts.MaxReferrers <= 0 {
-		opts.MaxReferrers = DefaultMaxReferrers
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
+	opts, err := normalize(opts)
+	if err != nil {
+		return nil, err
 	}
 	api, err := client.Repository(ref)
 	if err != nil {
@@ -193,7 +182,13 @@ func New(client *remote.Client, ref reference.Reference, opts Options) (*Discove
 
 // Resolve returns the subject's descriptor.
 func (d *Discoverer) Resolve(ctx context.Context) (ocispec.Descriptor, error) {
-	return reference.Resolve(ctx, d.apiRepo, d.ref)
+	desc, err := reference.Resolve(ctx, d.resolver(), d.ref)
+	if err == nil && d.src != nil {
+		// A layout's index entry carries its tag as an annotation: the
+		// subject is shown as a registry shows it.
+		desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	}
+	return desc, err
 }
 
 // Discover resolves the subject and builds its referrers graph.
@@ -367,6 +362,9 @@ type listing struct {
 // receives each mechanism's state. cut reports that a listing stopped at
 // lim before its end.
 func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech map[string]string, lim listing) (nodes []*Node, cut bool, err error) {
+	if d.src != nil {
+		return d.sourceLevel(ctx, subject, mech, lim)
+	}
 	var (
 		linkNodes, apiNodes []*Node
 		linksErr, apiErr    error
@@ -441,6 +439,9 @@ func (d *Discoverer) level(ctx context.Context, subject ocispec.Descriptor, mech
 // the tag fallback only for nodes that have a referrers tag (when the tags
 // were listed).
 func (d *Discoverer) levelCost(frontier []*Node) int {
+	if d.src != nil {
+		return 0 // a Source answers locally
+	}
 	links, api := d.linksState.get(), d.apiState.get()
 	cost := 0
 	for _, n := range frontier {

@@ -138,7 +138,7 @@ func (d *Discoverer) fetchSignature(ctx context.Context, subject ocispec.Descrip
 		}
 		sig = s
 	} else {
-		b, err := manifest.Fetch(ctx, d.apiRepo.Manifests(), n.Descriptor)
+		b, err := manifest.Fetch(ctx, d.manifests(), n.Descriptor)
 		if err != nil {
 			return nil, nil, fmt.Errorf("fetching artifact manifest %s: %w", n.Digest, err)
 		}
@@ -154,7 +154,7 @@ func (d *Discoverer) fetchSignature(ctx context.Context, subject ocispec.Descrip
 	if sig.Blob.Size > MaxSignatureSize {
 		return sig, nil, fmt.Errorf("signature blob %s is %d bytes, over the %d-byte limit; refused unread", sig.Blob.Digest, sig.Blob.Size, MaxSignatureSize)
 	}
-	env, err := content.FetchAll(ctx, d.apiRepo.Blobs(), sig.Blob)
+	env, err := content.FetchAll(ctx, d.blobs(), sig.Blob)
 	if err != nil {
 		return sig, nil, fmt.Errorf("fetching signature blob %s: %w", sig.Blob.Digest, err)
 	}

@@ -19,7 +19,7 @@ import (
 // other failure is returned wrapped with the reference.
 func Resolve(ctx context.Context, t content.Resolver, ref Reference) (ocispec.Descriptor, error) {
 	sel := ref.Selector()
-	if sel == "" && ref.Kind == Registry {
+	if sel == "" && (ref.Kind == Registry || ref.Kind == OCILayout) {
 		return ocispec.Descriptor{}, errdef.Usage(fmt.Errorf("%s names no tag or digest; add :TAG or @sha256:…", ref.Raw))
 	}
 	desc, err := t.Resolve(ctx, sel)

@@ -116,10 +116,38 @@ type Report struct {
 // returned with the error: errdef.ErrNotFound when there is no signature,
 // errdef.ErrVerification when none is valid.
 func Remote(ctx context.Context, client *remote.Client, ref reference.Reference, opts Options) (*Report, error) {
-	d, err := discover.New(client, ref, discover.Options{Depth: 1, MaxReferrers: opts.MaxReferrers})
+	d, err := discover.New(client, ref, DiscoverOptions(opts))
 	if err != nil {
 		return nil, err
 	}
+	if opts.Scope == "" {
+		opts.Scope = ref.Repo()
+	}
+	return Discovered(ctx, d, ref, opts)
+}
+
+// DiscoverOptions are the discovery options verification uses: the
+// subject's direct referrers, bounded by opts.MaxReferrers.
+func DiscoverOptions(opts Options) discover.Options {
+	return discover.Options{Depth: 1, MaxReferrers: opts.MaxReferrers}
+}
+
+// InSource verifies the signatures of the manifest ref names in src (an
+// OCI image layout, say; see discover.Source): the same checks, verdicts
+// and errors as Remote. Notary Project trust policy statements are
+// selected by opts.Scope (empty: notation.DefaultScope).
+func InSource(ctx context.Context, src discover.Source, ref reference.Reference, opts Options) (*Report, error) {
+	d, err := discover.NewSource(src, ref, DiscoverOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	return Discovered(ctx, d, ref, opts)
+}
+
+// Discovered verifies the signatures d finds for the manifest ref names,
+// whatever d discovers in (a registry: discover.New; a Source:
+// discover.NewSource). d's options should be DiscoverOptions(opts).
+func Discovered(ctx context.Context, d *discover.Discoverer, ref reference.Reference, opts Options) (*Report, error) {
 	subject, err := d.Resolve(ctx)
 	if err != nil {
 		return nil, err
@@ -130,9 +158,6 @@ func Remote(ctx context.Context, client *remote.Client, ref reference.Reference,
 		if opts.Revocation, err = revocation.New(revocation.Options{}); err != nil {
 			return nil, err
 		}
-	}
-	if opts.Scope == "" {
-		opts.Scope = ref.Repo()
 	}
 	found, warnings, err := d.Signatures(ctx, subject, discover.SignatureOptions{MaxSignatures: opts.MaxSignatures, Formats: opts.Formats})
 	rep.Warnings = warnings
