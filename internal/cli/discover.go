@@ -61,10 +61,18 @@ registry lacks is asked once per run. On registries without the referrers
 API, deeper levels list the tags once and ask only the referrers that have a
 sha256-<hex> referrers tag.
 
+REFERENCE may also be oci-layout:DIR[:tag|@digest], an OCI image layout
+(offline, no registry; docs/offline.md): its referrers are the manifests
+stored there whose subject is the image (found by oras-go's oci.Store, as
+'oras discover --oci-layout' finds them), shown as found by "referrers";
+the links API and the tag fallback do not apply, and every level is
+followed up to --depth (no request budget).
+
 Output: tree (default), table, or json (schema: docs/schemas/discover.json).
 Exit status 4 when REFERENCE is unknown; an image with no referrers is not an
 error (use 'signet verify' to require a signature).`,
 		Example: `  signet discover 127.0.0.1:5000/busybox:latest
+  signet discover oci-layout:./busybox-layout:v1
   signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {

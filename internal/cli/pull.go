@@ -39,8 +39,11 @@ fallback). Each artifact manifest must name REFERENCE's manifest, and each
 blob is checked against its digest before it is written (atomically) as
 DIR/<algorithm>-<hex>.<jwt|jws|cose>. The paths written are printed on stdout,
 one per line. Nothing is verified against trust here: use 'signet verify'.
+REFERENCE may also be oci-layout:DIR[:tag|@digest]: the signatures stored
+in that OCI image layout (docs/offline.md).
 Exit status 4 when there is no signature.`,
 		Example: `  signet pull-signature 127.0.0.1:5000/busybox:latest
+  signet pull-signature oci-layout:./busybox-layout:v1 -o sigs
   sig=$(signet pull-signature 127.0.0.1:5000/busybox:latest -o sigs | head -n 1)`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -54,6 +54,15 @@ must be that manifest.
   --artifact-format auto       (default) prototype when the registry serves
                                the links API, oci otherwise; one probe request
 
+REFERENCE may also be oci-layout:DIR[:tag|@digest], an OCI image layout
+holding the signed image (offline; docs/offline.md). The signature is stored
+there as an OCI 1.1 artifact with subject (a layout has no links API: auto
+picks oci and says so; --artifact-format prototype is refused), jws and cose
+in the form notation writes into a layout, so that 'oras discover
+--oci-layout' and 'notation verify --oci-layout' find it. Blobs are written
+first and index.json last, atomically, with the artifact listed untagged; a
+failed push leaves the layout as it was. One writer at a time per layout.
+
 --artifact FILE pushes a prebuilt artifact (from 'signet generate artifact')
 byte for byte instead of building one.
 
@@ -66,7 +75,8 @@ in the repository (push the image first). No trust is checked here ('signet
 verify' does that). --force skips these checks, for the rare deliberate case.`,
 		Example: `  signet push-signature --signature manifest-signature.jwt --manifest manifest-to-sign.json 127.0.0.1:5000/busybox
   signet push-signature --signature manifest-signature.jwt --artifact artifact.json 127.0.0.1:5000/busybox
-  signet push-signature --signature sig.jwt --artifact-format oci 127.0.0.1:5000/busybox@sha256:…`,
+  signet push-signature --signature sig.jwt --artifact-format oci 127.0.0.1:5000/busybox@sha256:…
+  signet push-signature --signature sig.cose oci-layout:./busybox-layout:v1`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPushSignature(cmd, opts, streams, args[0])

@@ -32,6 +32,7 @@ type verifyOptions struct {
 	MaxSignatures int
 	MaxReferrers  int
 	FromFile      string
+	Scope         string // the trust policy scope for an oci-layout: REFERENCE
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -48,6 +49,12 @@ every mechanism (links API, referrers API, tag fallback), fetch each one
 (digest-checked; at most --max-signatures), check each against the trusted
 certificates and report every verdict. It succeeds when at least one
 signature is valid.
+
+REFERENCE may also be oci-layout:DIR[:tag|@digest]: the signatures stored in
+that OCI image layout, offline (docs/offline.md), with the same trust
+options, checks and verdicts; a Notary Project trust policy statement is then
+selected by --scope (as 'notation verify --oci-layout --scope'; default
+local/signet).
 
 File mode, 'verify -f SIGNATURE -c CERT MANIFEST': check one signature file
 against a manifest (file:PATH, exact bytes, or any other source).
@@ -104,6 +111,7 @@ none invalid), 1 other errors.`,
   signet verify 127.0.0.1:5000/busybox:latest 127.0.0.1:5000/alpine:latest -c example.crt
   signet verify --from-file images.txt -c example.crt
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
+  signet verify oci-layout:./busybox-layout:v1 -c example.crt
   signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --format json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
@@ -133,6 +141,7 @@ none invalid), 1 other errors.`,
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
 	f.StringVar(&opts.FromFile, "from-file", "", "verify the images listed in `FILE`, one reference per line (- for stdin)")
+	f.StringVar(&opts.Scope, "scope", "", "trust policy scope for an oci-layout: REFERENCE, as notation verify --oci-layout --scope (default local/signet)")
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
@@ -156,8 +165,13 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference or oci-layout:DIR[:tag|@digest]; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
 	}
 	vopts := verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers}
-	if ref.Kind == reference.Registry {
+	switch {
+	case ref.Kind == reference.Registry && opts.Scope != "":
+		return errdef.Usage(fmt.Errorf("--scope applies to oci-layout: references; %s selects the trust policy by its registry/repository, %s", arg, ref.Repo()))
+	case ref.Kind == reference.Registry:
 		vopts.Scope = ref.Repo()
+	default:
+		vopts.Scope = opts.Scope // "": notation.DefaultScope
 	}
 	var rep *verify.Report
 	d, err := target.Discoverer(cmd.Context(), "verify", ref, client, verify.DiscoverOptions(vopts))
