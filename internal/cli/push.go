@@ -61,7 +61,8 @@ picks oci and says so; --artifact-format prototype is refused), jws and cose
 in the form notation writes into a layout, so that 'oras discover
 --oci-layout' and 'notation verify --oci-layout' find it. Blobs are written
 first and index.json last, atomically, with the artifact listed untagged; a
-failed push leaves the layout as it was. One writer at a time per layout.
+failed push leaves the layout as it was; concurrent pushes into one layout
+take turns (a lock on the directory) and keep each other's entries.
 
 --artifact FILE pushes a prebuilt artifact (from 'signet generate artifact')
 byte for byte instead of building one.

@@ -146,7 +146,14 @@ func Layout(ctx context.Context, store *oci.Store, req Request) (res *Result, er
 // addToIndex adds desc, untagged, to the manifests of dir's index.json,
 // unless it is listed already, and writes the file atomically (a temporary
 // file renamed over it). Every other member and entry is kept as it was.
+// It holds the layout's lock (lockLayout) from reading to renaming, so
+// that concurrent pushes keep each other's entries.
 func addToIndex(dir string, desc ocispec.Descriptor) error {
+	unlock, err := lockLayout(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	path := filepath.Join(dir, ocispec.ImageIndexFile)
 	fi, err := os.Stat(path)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -247,5 +248,33 @@ func TestLayoutNotaryEnvelopesInNotationsForm(t *testing.T) {
 	found := signaturesIn(t, ref)
 	if len(found) != 1 || found[0].Err != nil || found[0].Signature.Format != "cose" {
 		t.Fatalf("found %+v", found)
+	}
+}
+
+// TestLayoutConcurrentPushesKeepEveryEntry: signers storing signatures in
+// one layout at once (each with its own store, as separate processes)
+// keep each other's index.json entries.
+func TestLayoutConcurrentPushesKeepEveryEntry(t *testing.T) {
+	ctx := context.Background()
+	dir, ref, subject := testLayout(t)
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			store, err := OpenLayout(ctx, dir)
+			if err == nil {
+				sig := []byte(fmt.Sprintf("header.claims.signature-%d", i))
+				_, err = Layout(ctx, store, Request{Ref: ref, Signature: sig, SignatureFormat: "jwt", Subject: subject, Format: FormatOCI})
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if found := signaturesIn(t, ref); len(found) != n {
+		t.Errorf("%d signatures in the layout after %d concurrent pushes", len(found), n)
 	}
 }
