@@ -107,6 +107,19 @@ func ResolveManifest(ctx context.Context, ref reference.Reference, client *remot
 	if ref.Digest != "" && desc.Digest != ref.Digest {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("%s resolved to %s, not the digest asked for", ref.Raw, desc.Digest)
 	}
+	if ref.Kind == reference.OCILayout {
+		// A layout describes a manifest that index.json does not list (a
+		// platform manifest of a listed index) as a plain blob, and a
+		// listed one with its tag annotation: describe it as a registry
+		// does, its media type from its bytes.
+		mt := desc.MediaType
+		if mt == "application/octet-stream" || mt == "" {
+			if mt, err = manifest.MediaTypeOf(b); err != nil {
+				return ocispec.Descriptor{}, nil, fmt.Errorf("%s: %w", ref.Raw, err)
+			}
+		}
+		desc = ocispec.Descriptor{MediaType: mt, Digest: desc.Digest, Size: desc.Size}
+	}
 	return desc, b, nil
 }
 

@@ -184,9 +184,7 @@ func New(client *remote.Client, ref reference.Reference, opts Options) (*Discove
 func (d *Discoverer) Resolve(ctx context.Context) (ocispec.Descriptor, error) {
 	desc, err := reference.Resolve(ctx, d.resolver(), d.ref)
 	if err == nil && d.src != nil {
-		// A layout's index entry carries its tag as an annotation: the
-		// subject is shown as a registry shows it.
-		desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+		return sourceSubject(ctx, d.src, desc)
 	}
 	return desc, err
 }

@@ -79,6 +79,28 @@ func normalize(opts Options) (Options, error) {
 	return opts, nil
 }
 
+// sourceSubject is the subject desc resolved in src, as a registry
+// describes it: a layout's index entry carries its tag as an annotation
+// (dropped), and a manifest that index.json does not list (a platform
+// manifest of a listed index) resolves by digest as a plain blob, of media
+// type application/octet-stream: its media type is then read from its
+// bytes (size-bounded, digest-checked). Referrers are recorded under the
+// manifest's own media type.
+func sourceSubject(ctx context.Context, src Source, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
+	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	if desc.MediaType != "application/octet-stream" && desc.MediaType != "" {
+		return desc, nil
+	}
+	b, err := manifest.Fetch(ctx, src, desc)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if desc.MediaType, err = manifest.MediaTypeOf(b); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("%s: %w", desc.Digest, err)
+	}
+	return desc, nil
+}
+
 // resolver is where the subject's tag or digest is resolved.
 func (d *Discoverer) resolver() content.Resolver {
 	if d.src != nil {

@@ -228,3 +228,36 @@ func digests(ns []*discover.Node) []digest.Digest {
 	}
 	return out
 }
+
+// TestSourcePlatformManifestNotInIndexJSON: a manifest that index.json does
+// not list (a platform manifest of a listed index) resolves by digest as a
+// plain blob; discovery describes it by its own media type and finds its
+// referrers.
+func TestSourcePlatformManifestNotInIndexJSON(t *testing.T) {
+	f := newLayout(t)
+	idx := f.manifest(ocispec.Index{Versioned: versioned, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{f.subject}})
+	sig := f.artifactFor(f.subject, artifact.ArtifactTypeNotaryV2, artifact.MediaTypeJWT, []byte("a.b.c"))
+	// index.json lists the index (tagged) and the signature, not the
+	// platform manifest.
+	index := ocispec.Index{Versioned: versioned, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{
+		{MediaType: idx.MediaType, Digest: idx.Digest, Size: idx.Size, Annotations: map[string]string{ocispec.AnnotationRefName: "multi"}},
+		sig,
+	}}
+	b, err := json.Marshal(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.open(discover.Options{Depth: 1}, "@"+f.subject.Digest.String()).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Subject.MediaType != ocispec.MediaTypeImageManifest || g.Subject.Digest != f.subject.Digest || g.Subject.Size != f.subject.Size {
+		t.Errorf("subject %+v; want the image manifest %s", g.Subject, f.subject.Digest)
+	}
+	if len(g.Referrers) != 1 || g.Referrers[0].Digest != sig.Digest {
+		t.Errorf("referrers %v; want %s", digests(g.Referrers), sig.Digest)
+	}
+}
