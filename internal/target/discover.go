@@ -2,9 +2,11 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/signet-oci/signet/pkg/discover"
@@ -22,6 +24,12 @@ func LayoutSource(ctx context.Context, ref reference.Reference) (discover.Source
 		return nil, err
 	}
 	s, err := oci.NewFromFS(ctx, os.DirFS(ref.Path))
+	if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
+		// oras-go reads every manifest index.json lists (and what they
+		// list) when it opens a layout: one changed on disk makes the
+		// whole layout unreadable, as for oras and notation.
+		return nil, fmt.Errorf("the OCI layout %s is damaged: a manifest it holds does not match its digest (changed or damaged on disk); copy the layout again from its source", ref.Path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the OCI layout %s: %w", ref.Path, err)
 	}
