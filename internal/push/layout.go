@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/signet-oci/signet/internal/fsutil"
@@ -34,6 +35,9 @@ func OpenLayout(ctx context.Context, dir string) (*oci.Store, error) {
 		return nil, fmt.Errorf("%s is not an OCI image layout (no %s)", dir, ocispec.ImageIndexFile)
 	}
 	s, err := oci.NewWithContext(ctx, dir)
+	if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
+		return nil, fmt.Errorf("the OCI layout %s is damaged: a manifest it holds does not match its digest (changed or damaged on disk); copy the layout again from its source", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the OCI layout %s: %w", dir, err)
 	}
