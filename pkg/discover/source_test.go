@@ -5,18 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
+	orasremote "oras.land/oras-go/v2/registry/remote"
 
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/registry"
 )
 
 // layoutFixture is an OCI layout directory on disk: an image tagged v1,
@@ -259,5 +265,79 @@ func TestSourcePlatformManifestNotInIndexJSON(t *testing.T) {
 	}
 	if len(g.Referrers) != 1 || g.Referrers[0].Digest != sig.Digest {
 		t.Errorf("referrers %v; want %s", digests(g.Referrers), sig.Digest)
+	}
+}
+
+// Both kinds of place satisfy Source: a registry repository, an OCI layout
+// (read-write and read-only).
+var (
+	_ discover.Source = (*orasremote.Repository)(nil)
+	_ discover.Source = (*oci.Store)(nil)
+	_ discover.Source = (*oci.ReadOnlyStore)(nil)
+)
+
+// TestSourceRegistryAndLayoutAgree: the layout's graph copied to a real
+// registry (signet's embedded one, on a loopback listener) with oras-go's
+// ExtendedCopy is discovered through NewSource over the registry
+// repository with the same referrers, types and shapes as in the layout.
+func TestSourceRegistryAndLayoutAgree(t *testing.T) {
+	ctx := context.Background()
+	f := newLayout(t)
+	sig := f.artifactFor(f.subject, artifact.ArtifactTypeNotaryV2, artifact.MediaTypeJWT, []byte("a.b.c"))
+	sbom := f.artifactFor(f.subject, "application/vnd.example.sbom", "application/json", []byte(`{}`))
+
+	reg, err := registry.New(registry.Config{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close(); reg.Close() })
+	repo, err := orasremote.NewRepository(ln.Addr().String() + "/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.PlainHTTP = true
+	if _, err := oras.ExtendedCopy(ctx, f.store, "v1", repo, "v1", oras.DefaultExtendedCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+
+	ref, err := reference.Parse(ln.Addr().String() + "/busybox:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := discover.NewSource(repo, ref, discover.Options{Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromRegistry, err := d.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromLayout, err := f.open(discover.Options{Depth: 1}, ":v1").Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromRegistry.Subject.Digest != fromLayout.Subject.Digest || fromRegistry.Subject.MediaType != fromLayout.Subject.MediaType {
+		t.Errorf("subjects %+v and %+v", fromRegistry.Subject, fromLayout.Subject)
+	}
+	want := []digest.Digest{sig.Digest, sbom.Digest}
+	if sig.Digest > sbom.Digest {
+		want = []digest.Digest{sbom.Digest, sig.Digest}
+	}
+	for name, g := range map[string]*discover.Graph{"registry": fromRegistry, "layout": fromLayout} {
+		got := digests(g.Referrers)
+		if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("%s: referrers %v; want %v", name, got, want)
+		}
+		for _, n := range g.Referrers {
+			if n.Digest == sbom.Digest && n.ArtifactType != "application/vnd.example.sbom" {
+				t.Errorf("%s: the SBOM's artifact type is %q", name, n.ArtifactType)
+			}
+		}
 	}
 }
