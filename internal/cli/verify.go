@@ -32,6 +32,7 @@ type verifyOptions struct {
 	MaxSignatures int
 	MaxReferrers  int
 	FromFile      string
+	index         verifyIndexOptions
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -115,6 +116,9 @@ none invalid), 1 other errors.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.FromFile != "" || len(args) > 1 {
+				if opts.index.set() {
+					return errdef.Usage(errors.New("--platform, --index and --via-index verify one image: give one REFERENCE"))
+				}
 				return runVerifyMany(cmd, opts, streams, args)
 			}
 			return runVerify(cmd, opts, streams, args[0])
@@ -133,6 +137,7 @@ none invalid), 1 other errors.`,
 	f.IntVar(&opts.MaxSignatures, "max-signatures", 100, "most signatures examined")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
 	f.StringVar(&opts.FromFile, "from-file", "", "verify the images listed in `FILE`, one reference per line (- for stdin)")
+	opts.index.addFlags(cmd)
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
@@ -146,6 +151,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		return err
 	}
 	if opts.SignatureFile != "" {
+		if opts.index.set() {
+			return errdef.Usage(errors.New("--platform, --index and --via-index apply to registry verification, not to -f"))
+		}
 		return runVerifyFile(cmd, opts, streams, arg, trust)
 	}
 	ref, err := reference.Parse(arg)
@@ -154,6 +162,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 	}
 	if ref.Kind != reference.Registry {
 		return errdef.Usage(fmt.Errorf("%s: verify without -f needs a registry reference; to check a signature file use 'signet verify -f SIG -c CERT %s'", arg, arg))
+	}
+	if opts.index.set() {
+		return runVerifyIndexed(cmd, opts, streams, ref, trust)
 	}
 	rep, err := verify.Remote(cmd.Context(), client, ref, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers})
 	err = opts.remote.explain(err) // the JSON report carries the explained line
@@ -173,6 +184,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		if jerr := opts.output.print(streams.Out, VerifyResult{Report: rep, repo: ref.Repo()}); jerr != nil {
 			return jerr
 		}
+		hintIndex(streams, ref, rep, err)
 	}
 	return err
 }
