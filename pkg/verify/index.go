@@ -14,10 +14,10 @@ import (
 	"github.com/signet-oci/signet/pkg/remote"
 )
 
-// ViaIndex, in a Report, says that the valid signatures are signatures on
-// an image index, not on the subject: the index lists the subject (an
+// ViaIndex, in a Report, says that the signatures reported are signatures
+// on an image index, not on the subject: the index lists the subject (an
 // entry with its digest, size and media type) and the user asked to accept
-// such signatures (IndexOptions.AcceptIndex).
+// such signatures (IndexOptions.AcceptIndex). A valid one covers the index.
 type ViaIndex struct {
 	// Index is the signed index's descriptor: what the valid signatures
 	// cover.
@@ -130,17 +130,25 @@ func Indexed(ctx context.Context, client *remote.Client, ref reference.Reference
 		}
 		return rep, wrapLike(own, fmt.Errorf("%s (%s); the index %s that lists it is not signed either", own, what, idxRef.Raw))
 	}
-	if !irep.Verified {
-		return rep, wrapLike(own, fmt.Errorf("%s (%s), and the index %s that lists it has no valid signature either: %v", own, what, idxRef.Raw, ierr))
-	}
 	out := &Report{
 		Reference:  rep.Reference,
 		Subject:    rep.Subject,
-		Verified:   true,
+		Verified:   irep.Verified,
 		Valid:      irep.Valid,
 		Signatures: irep.Signatures,
 		Warnings:   append(rep.Warnings, irep.Warnings...),
 		ViaIndex:   &ViaIndex{Index: idxDesc, Reference: idxRef.Raw, Platform: platform},
+	}
+	if !irep.Verified {
+		// Signatures found anywhere, none valid: a verification failure.
+		msg := fmt.Errorf("%s (%s), and the index %s that lists it has no valid signature either: %v", own, what, idxRef.Raw, ierr)
+		if len(rep.Signatures) > 0 {
+			return rep, errdef.Verification(msg)
+		}
+		if len(irep.Signatures) > 0 {
+			return out, errdef.Verification(msg)
+		}
+		return out, errdef.NotFound(msg)
 	}
 	if n := len(rep.Signatures); n > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("%s has %d signature(s) of its own, none valid; accepted through the index's signature (--via-index)", subjRef.Raw, n))
