@@ -61,11 +61,18 @@ registry lacks is asked once per run. On registries without the referrers
 API, deeper levels list the tags once and ask only the referrers that have a
 sha256-<hex> referrers tag.
 
+An image index (or Docker manifest list) is shown with its own referrers,
+then each manifest it lists, with its platform, and that manifest's
+referrers (at most 64 manifests; the index costs one GET more, and each
+manifest one discovery). --platform os/arch[/variant] shows only the
+referrers of the index's manifest for that platform.
+
 Output: tree (default), table, or json (schema: docs/schemas/discover.json).
 Exit status 4 when REFERENCE is unknown; an image with no referrers is not an
 error (use 'signet verify' to require a signature).`,
 		Example: `  signet discover 127.0.0.1:5000/busybox:latest
-  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json`,
+  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json
+  signet discover 127.0.0.1:5000/multi:v1 --platform linux/arm64`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiscover(cmd, opts, streams, args[0])

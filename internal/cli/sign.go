@@ -78,11 +78,27 @@ instead of -k/-c; plugins are found as notation finds them,
 (~/.config/notation/plugins on Linux) or --plugin-dir.
 
 The signature goes to -o FILE (atomically; its digest is printed on stdout),
-or to stdout without -o. Nothing is written when signing fails.`,
+or to stdout without -o. Nothing is written when signing fails.
+
+Multi-platform images: a MANIFEST that is an image index (or Docker manifest
+list) is signed as the index: the signature covers the index's bytes, which
+name each platform manifest by digest. --platform os/arch[/variant] signs
+the index's manifest for that platform instead (an index without it: exit
+4, naming the platforms it has; --platform on a single manifest: exit 2).
+--recursive signs the index and every platform manifest it lists, and
+pushes each signature next to the manifest it signs, as push-signature
+does (--artifact-format auto, prototype or oci; the same probe and
+fallbacks); it needs a registry MANIFEST, writes no file (-o is refused)
+and prints one line per signed object: its digest, its platform ("index"
+for the index) and the signature artifact's digest (--format json:
+docs/schemas/sign-recursive.json). Every platform manifest must be in the
+repository before anything is signed. See docs/multi-arch.md.`,
 		Example: `  signet sign -k example.key -c example.crt -r 127.0.0.1:5000/busybox:latest -o manifest-signature.jwt file:manifest-to-sign.json
   signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…
   signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…
   signet sign -k example.key -c example.crt --signature-format jws --timestamp-url http://timestamp.digicert.com --timestamp-root-cert tsa-root.crt -o sig.jws 127.0.0.1:5000/busybox@sha256:…
+  signet sign -k example.key -c example.crt --recursive 127.0.0.1:5000/multi@sha256:…
+  signet sign -k example.key -c example.crt --platform linux/arm64 -o arm64.jwt 127.0.0.1:5000/multi@sha256:…
   signet sign --plugin azure-kv --key-id https://myvault.vault.azure.net/keys/signer/1 --signature-format cose -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -98,6 +98,19 @@ reference per line, # comments; - reads stdin): verified concurrently (at
 most 8 at a time), one verdict line per image in the order given (VALID,
 INVALID, UNSIGNED or ERROR), or with --format json one report per image.
 
+Multi-platform images: 'verify INDEX' checks the signatures on the index
+itself. --platform os/arch[/variant] verifies the index's manifest for that
+platform (its own signatures). A platform manifest with no valid signature
+of its own is not verified by a signature on an index that lists it unless
+you ask: --via-index accepts a valid signature on the index (given as
+REFERENCE with --platform, or as --index INDEX_REF with the platform
+manifest's REFERENCE), when the index lists the manifest with the same
+digest, size and media type; the index is fetched (at most 4 MiB and 1,000
+entries) and digest-checked. The report then says that the valid signature
+covers the index ("signatures on the index …", JSON "viaIndex"). Without
+--via-index, the error names the index and how many of its signatures are
+valid. See docs/multi-arch.md.
+
 Exit status: 0 valid (every image), 3 signatures found but none valid (for
 some image), 4 no signature found (or REFERENCE unknown; for some image,
 none invalid), 1 other errors.`,
@@ -107,6 +120,8 @@ none invalid), 1 other errors.`,
   signet verify -f retrieved-signature.jwt -c example.crt file:manifest-to-sign.json
   signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --format json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
+  signet verify 127.0.0.1:5000/multi@sha256:… --platform linux/arm64 -c example.crt
+  signet verify 127.0.0.1:5000/multi@sha256:<arm64> --index 127.0.0.1:5000/multi@sha256:<index> --via-index -c example.crt
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if opts.FromFile != "" || (len(args) > 1 && opts.SignatureFile == "") {
