@@ -69,6 +69,7 @@ func runVerifyIndexed(cmd *cobra.Command, opts *verifyOptions, streams IOStreams
 	if err != nil {
 		return err
 	}
+	iopts.IndexResolved = func(d ocispec.Descriptor) { warnTag(streams, indexRef, d.Digest) }
 	rep, err := verify.Indexed(cmd.Context(), client, indexRef, iopts)
 	err = opts.remote.explain(err)
 	if rep == nil && err != nil && !errors.Is(err, errdef.ErrUsage) {
@@ -77,9 +78,6 @@ func runVerifyIndexed(cmd *cobra.Command, opts *verifyOptions, streams IOStreams
 		}
 	}
 	if rep != nil {
-		if rep.ViaIndex != nil {
-			warnTag(streams, indexRef, rep.ViaIndex.Index.Digest)
-		}
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(streams.Err, "Warning: "+w)
 		}

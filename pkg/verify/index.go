@@ -43,6 +43,9 @@ type IndexOptions struct {
 	// report then says so (Report.ViaIndex). Without it, signatures on the
 	// index are only named in the error.
 	AcceptIndex bool
+	// IndexResolved, when set, is called with the index's descriptor once
+	// the index reference is resolved (the CLI warns about a tag with it).
+	IndexResolved func(ocispec.Descriptor)
 }
 
 // Indexed verifies a platform manifest of the image index ref names: the
@@ -64,6 +67,9 @@ func Indexed(ctx context.Context, client *remote.Client, ref reference.Reference
 	idxDesc, err := reference.Resolve(ctx, repo, ref)
 	if err != nil {
 		return nil, err
+	}
+	if opts.IndexResolved != nil {
+		opts.IndexResolved(idxDesc)
 	}
 	if !manifest.IsIndex(idxDesc.MediaType) {
 		return nil, errdef.Usage(fmt.Errorf("%s is a single-platform manifest (%s), not an image index: drop --platform/--index", ref.Raw, idxDesc.MediaType))
