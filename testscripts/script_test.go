@@ -12,7 +12,9 @@
 //	testimage KIND PATH       write the test image as KIND: layout (an OCI
 //	                          layout directory), legacy or oci (docker save
 //	                          tarballs of both shapes), docker-generate (the
-//	                          bytes docker-generate printed for legacy)
+//	                          bytes docker-generate printed for legacy),
+//	                          multi (an OCI layout whose tag "multi" is a
+//	                          linux/amd64, linux/arm64, linux/arm/v7 index)
 //	tamper FILE               change one character of a JWT's signature
 //	addnewline SRC DST        copy SRC to DST with one newline appended
 //	stdout2env NAME           set $NAME to the last command's stdout, trimmed
@@ -218,7 +220,7 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdTestimage(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: testimage layout|legacy|oci|docker-generate PATH")
+		ts.Fatalf("usage: testimage layout|legacy|oci|docker-generate|multi PATH")
 	}
 	p := ts.MkAbs(args[1])
 	var err error
@@ -231,6 +233,8 @@ func cmdTestimage(ts *testscript.TestScript, neg bool, args []string) {
 		err = testimage.WriteOCIArchive(p)
 	case "docker-generate":
 		err = testimage.WriteDockerGenerateManifest(p)
+	case "multi":
+		err = testimage.WriteMultiArchLayout(p)
 	default:
 		ts.Fatalf("testimage: unknown kind %q", args[0])
 	}

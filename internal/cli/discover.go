@@ -21,6 +21,7 @@ type discoverOptions struct {
 	ArtifactType string
 	Depth        int
 	MaxReferrers int
+	Platform     string
 	remote       remoteOptions
 	output       outputOptions
 }
@@ -68,12 +69,19 @@ stored there whose subject is the image (found by oras-go's oci.Store, as
 the links API and the tag fallback do not apply, and every level is
 followed up to --depth (no request budget).
 
+An image index (or Docker manifest list) is shown with its own referrers,
+then each manifest it lists, with its platform, and that manifest's
+referrers (at most 64 manifests; the index costs one GET more, and each
+manifest one discovery). --platform os/arch[/variant] shows only the
+referrers of the index's manifest for that platform.
+
 Output: tree (default), table, or json (schema: docs/schemas/discover.json).
 Exit status 4 when REFERENCE is unknown; an image with no referrers is not an
 error (use 'signet verify' to require a signature).`,
 		Example: `  signet discover 127.0.0.1:5000/busybox:latest
   signet discover oci-layout:./busybox-layout:v1
-  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json`,
+  signet discover 127.0.0.1:5000/busybox@sha256:… --artifact-type application/vnd.cncf.notary.v2 --format json
+  signet discover 127.0.0.1:5000/multi:v1 --platform linux/arm64`,
 		Args: exactArgs("REFERENCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiscover(cmd, opts, streams, args[0])
@@ -83,6 +91,7 @@ error (use 'signet verify' to require a signature).`,
 	f.StringVar(&opts.ArtifactType, "artifact-type", "", "list only referrers of this artifact type")
 	f.IntVar(&opts.Depth, "depth", 0, "levels of referrers to follow, 1 to 8 (default: up to 8 while a level costs at most 1,000 requests)")
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per subject")
+	f.StringVar(&opts.Platform, "platform", "", "REFERENCE is an image index: list the referrers of its manifest for this platform, os/arch[/variant]")
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
@@ -97,6 +106,10 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	if err != nil {
 		return err
 	}
+	platform, err := parsePlatformFlag(opts.Platform)
+	if err != nil {
+		return err
+	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err
@@ -105,15 +118,21 @@ func runDiscover(cmd *cobra.Command, opts *discoverOptions, streams IOStreams, r
 	if err != nil {
 		return err
 	}
+	if platform != nil {
+		return runDiscoverPlatform(cmd, opts, streams, ref, d, *platform)
+	}
 	g, err := d.Discover(cmd.Context())
 	if err != nil {
 		return err
 	}
 	warnTag(streams, ref, g.Subject.Digest)
+	res := newDiscoverResult(g)
+	if err := addIndexManifests(cmd, d, g, &res); err != nil {
+		return err
+	}
 	for _, w := range g.Warnings {
 		fmt.Fprintln(streams.Err, "Warning: "+w)
 	}
-	res := newDiscoverResult(g)
 	res.repo = placeName(ref)
 	return opts.output.print(streams.Out, res)
 }
@@ -127,6 +146,13 @@ type DiscoverResult struct {
 	LinksArtifactTypes []string           `json:"linksArtifactTypes,omitempty"`
 	Truncated          bool               `json:"truncated"`
 	Referrers          []DiscoverReferrer `json:"referrers" stream:"lines"`
+	// Index, with --platform, is the image index the subject was
+	// selected from, and Platform the platform asked for.
+	Index    *ocispec.Descriptor `json:"index,omitempty"`
+	Platform string              `json:"platform,omitempty"`
+	// Manifests, when the subject is an image index, are the manifests it
+	// lists (with their platforms) and their referrers.
+	Manifests []DiscoverManifest `json:"manifests,omitempty"`
 
 	repo string // for the tree's first line
 }
@@ -161,8 +187,8 @@ func discoverReferrers(ns []*discover.Node) []DiscoverReferrer {
 func (g DiscoverResult) writeTree(out io.Writer) error {
 	w := bufio.NewWriterSize(out, 64<<10)
 	fmt.Fprintf(w, "%s@%s\n", g.repo, g.Subject.Digest)
-	var walk func(ns []DiscoverReferrer, prefix string)
-	walk = func(ns []DiscoverReferrer, prefix string) {
+	var walk func(ns []DiscoverReferrer, prefix string, more bool)
+	walk = func(ns []DiscoverReferrer, prefix string, more bool) {
 		byType := map[string][]DiscoverReferrer{}
 		var types []string
 		for _, n := range ns {
@@ -177,7 +203,7 @@ func (g DiscoverResult) writeTree(out io.Writer) error {
 		}
 		sort.Strings(types)
 		for i, t := range types {
-			last := i == len(types)-1
+			last := i == len(types)-1 && !more
 			branch, next := "├── ", "│   "
 			if last {
 				branch, next = "└── ", "    "
@@ -196,12 +222,20 @@ func (g DiscoverResult) writeTree(out io.Writer) error {
 				}
 				fmt.Fprintf(w, "%s%s%s%s\n", prefix+next, b2, n.Digest, note)
 				if len(n.Referrers) > 0 {
-					walk(n.Referrers, prefix+next+n2)
+					walk(n.Referrers, prefix+next+n2, false)
 				}
 			}
 		}
 	}
-	walk(g.Referrers, "")
+	walk(g.Referrers, "", len(g.Manifests) > 0)
+	for i, m := range g.Manifests {
+		branch, next := "├── ", "│   "
+		if i == len(g.Manifests)-1 {
+			branch, next = "└── ", "    "
+		}
+		fmt.Fprintf(w, "%s%s %s\n", branch, manifestLabel(m.Descriptor), m.Digest)
+		walk(m.Referrers, next, false)
+	}
 	return w.Flush()
 }
 
@@ -231,6 +265,14 @@ func (g DiscoverResult) writeTable(w io.Writer) error {
 	}
 	if err := walk(g.Referrers, 1); err != nil {
 		return err
+	}
+	for _, m := range g.Manifests {
+		if err := t.Append("-", m.Digest.String(), manifestLabel(m.Descriptor), "index", fmt.Sprint(m.Size)); err != nil {
+			return err
+		}
+		if err := walk(m.Referrers, 1); err != nil {
+			return err
+		}
 	}
 	return t.Render()
 }

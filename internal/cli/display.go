@@ -119,6 +119,14 @@ func (r VerifyResult) writeText(w io.Writer) error {
 			fmt.Fprintf(w, "INVALID  %s  %s signature: %s (found by %s)\n", artifactDigest(v), v.Format, reason, where)
 		}
 	}
+	if r.ViaIndex != nil && r.Verified {
+		_, err := fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid: %s\n", r.repo, r.Subject.Digest, r.Valid, len(r.Signatures), viaIndexNote(r.ViaIndex, r.Subject))
+		return err
+	}
+	if r.ViaIndex != nil {
+		_, err := fmt.Fprintf(w, "%s@%s: %d of %d signature(s) on the index %s valid\n", r.repo, r.Subject.Digest, r.Valid, len(r.Signatures), r.ViaIndex.Reference)
+		return err
+	}
 	_, err := fmt.Fprintf(w, "%s@%s: %d of %d signature(s) valid\n", r.repo, r.Subject.Digest, r.Valid, len(r.Signatures))
 	return err
 }

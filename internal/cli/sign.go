@@ -41,6 +41,8 @@ type signOptions struct {
 	// plugin (jws, cose).
 	Plugin, KeyID, PluginDir string
 	PluginConfig             []string
+	// index: --platform, --recursive, --artifact-format (sign_index.go).
+	index signIndexOptions
 }
 
 func newSignCmd(streams IOStreams) *cobra.Command {
@@ -76,11 +78,27 @@ instead of -k/-c; plugins are found as notation finds them,
 (~/.config/notation/plugins on Linux) or --plugin-dir.
 
 The signature goes to -o FILE (atomically; its digest is printed on stdout),
-or to stdout without -o. Nothing is written when signing fails.`,
+or to stdout without -o. Nothing is written when signing fails.
+
+Multi-platform images: a MANIFEST that is an image index (or Docker manifest
+list) is signed as the index: the signature covers the index's bytes, which
+name each platform manifest by digest. --platform os/arch[/variant] signs
+the index's manifest for that platform instead (an index without it: exit
+4, naming the platforms it has; --platform on a single manifest: exit 2).
+--recursive signs the index and every platform manifest it lists, and
+pushes each signature next to the manifest it signs, as push-signature
+does (--artifact-format auto, prototype or oci; the same probe and
+fallbacks); it needs a registry MANIFEST, writes no file (-o is refused)
+and prints one line per signed object: its digest, its platform ("index"
+for the index) and the signature artifact's digest (--format json:
+docs/schemas/sign-recursive.json). Every platform manifest must be in the
+repository before anything is signed. See docs/multi-arch.md.`,
 		Example: `  signet sign -k example.key -c example.crt -r 127.0.0.1:5000/busybox:latest -o manifest-signature.jwt file:manifest-to-sign.json
   signet sign -k example.key -c example.crt --expiry 720h 127.0.0.1:5000/busybox@sha256:…
   signet sign -k example.key -c example.crt --signature-format cose -m build=42 -o sig.cose 127.0.0.1:5000/busybox@sha256:…
   signet sign -k example.key -c example.crt --signature-format jws --timestamp-url http://timestamp.digicert.com --timestamp-root-cert tsa-root.crt -o sig.jws 127.0.0.1:5000/busybox@sha256:…
+  signet sign -k example.key -c example.crt --recursive 127.0.0.1:5000/multi@sha256:…
+  signet sign -k example.key -c example.crt --platform linux/arm64 -o arm64.jwt 127.0.0.1:5000/multi@sha256:…
   signet sign --plugin azure-kv --key-id https://myvault.vault.azure.net/keys/signer/1 --signature-format cose -o sig.cose 127.0.0.1:5000/busybox@sha256:…`,
 		Args: exactArgs("MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,6 +120,7 @@ or to stdout without -o. Nothing is written when signing fails.`,
 	f.StringVar(&opts.KeyID, "key-id", "", "the key's ID in the plugin's key service (with --plugin)")
 	f.StringArrayVar(&opts.PluginConfig, "plugin-config", nil, "key=value passed to the plugin (repeatable)")
 	f.StringVar(&opts.PluginDir, "plugin-dir", "", "notation plugin directory (default: notation's, e.g. ~/.config/notation/plugins)")
+	opts.index.addFlags(cmd)
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
@@ -122,6 +141,9 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	if err != nil {
 		return err
 	}
+	if err := opts.index.check(opts, ref); err != nil {
+		return err
+	}
 	out := fsutil.Output{Inputs: append(opts.remote.inputs(), opts.Key, opts.Cert, localPath(ref)), Force: opts.Force}
 	if err := out.Check(opts.output.Path); err != nil {
 		return err
@@ -137,28 +159,29 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	if err != nil {
 		return err
 	}
-	desc, _, err := target.ResolveManifest(cmd.Context(), ref, client)
+	desc, mbytes, err := target.ResolveManifest(cmd.Context(), ref, client)
 	if err != nil {
 		return err
 	}
 	warnTag(streams, ref, desc.Digest)
+	if opts.index.Recursive {
+		return runSignRecursive(cmd, opts, streams, ref, client, desc, mbytes, key, certs)
+	}
+	signedRef := ref
+	if opts.index.Platform != "" {
+		if desc, signedRef, err = selectPlatform(ref, desc, mbytes, opts.index.Platform); err != nil {
+			return err
+		}
+		fmt.Fprintf(streams.Err, "Selected %s manifest %s of index %s\n", opts.index.Platform, desc.Digest, ref.WithDigest(digest.FromBytes(mbytes)))
+	}
 	if opts.MediaType != "" {
 		desc.MediaType = opts.MediaType
 	}
 	refs := append([]string{}, opts.References...)
 	if len(refs) == 0 && ref.Kind == reference.Registry {
-		refs = []string{ref.String()}
+		refs = []string{signedRef.String()}
 	}
-	var sig []byte
-	switch opts.Format {
-	case "jwt":
-		if len(opts.Metadata) > 0 {
-			return errdef.Usage(errors.New("--user-metadata applies to jws and cose signatures only"))
-		}
-		sig, err = jwt.Sign(desc, jwt.SignOptions{Signer: key, Certificates: certs, References: refs, Expiry: opts.Expiry})
-	default:
-		sig, err = signNotation(cmd, opts, key, certs, desc)
-	}
+	sig, err := makeSignature(cmd, opts, key, certs, desc, refs)
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", manifestArg, err)
 	}
@@ -183,6 +206,17 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		res.Envelope = string(sig)
 	}
 	return opts.output.print(streams.Out, res)
+}
+
+// makeSignature signs desc in opts.Format (jwt: naming refs).
+func makeSignature(cmd *cobra.Command, opts *signOptions, key crypto.Signer, certs []*x509.Certificate, desc ocispec.Descriptor, refs []string) ([]byte, error) {
+	if opts.Format == "jwt" {
+		if len(opts.Metadata) > 0 {
+			return nil, errdef.Usage(errors.New("--user-metadata applies to jws and cose signatures only"))
+		}
+		return jwt.Sign(desc, jwt.SignOptions{Signer: key, Certificates: certs, References: refs, Expiry: opts.Expiry})
+	}
+	return signNotation(cmd, opts, key, certs, desc)
 }
 
 // parseManifestArg parses a MANIFEST argument, with a hint for a bare path.

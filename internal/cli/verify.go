@@ -33,6 +33,7 @@ type verifyOptions struct {
 	MaxReferrers  int
 	FromFile      string
 	Scope         string // the trust policy scope for an oci-layout: REFERENCE
+	index         verifyIndexOptions
 	remote        remoteOptions
 	output        outputOptions
 }
@@ -104,6 +105,19 @@ reference per line, # comments; - reads stdin): verified concurrently (at
 most 8 at a time), one verdict line per image in the order given (VALID,
 INVALID, UNSIGNED or ERROR), or with --format json one report per image.
 
+Multi-platform images: 'verify INDEX' checks the signatures on the index
+itself. --platform os/arch[/variant] verifies the index's manifest for that
+platform (its own signatures). A platform manifest with no valid signature
+of its own is not verified by a signature on an index that lists it unless
+you ask: --via-index accepts a valid signature on the index (given as
+REFERENCE with --platform, or as --index INDEX_REF with the platform
+manifest's REFERENCE), when the index lists the manifest with the same
+digest, size and media type; the index is fetched (at most 4 MiB and 1,000
+entries) and digest-checked. The report then says that the valid signature
+covers the index ("signatures on the index …", JSON "viaIndex"). Without
+--via-index, the error names the index and how many of its signatures are
+valid. See docs/multi-arch.md.
+
 Exit status: 0 valid (every image), 3 signatures found but none valid (for
 some image), 4 no signature found (or REFERENCE unknown; for some image,
 none invalid), 1 other errors.`,
@@ -114,6 +128,8 @@ none invalid), 1 other errors.`,
   signet verify oci-layout:./busybox-layout:v1 -c example.crt
   signet verify 127.0.0.1:5000/busybox@sha256:… --ca-cert ca.crt --format json
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
+  signet verify 127.0.0.1:5000/multi@sha256:… --platform linux/arm64 -c example.crt
+  signet verify 127.0.0.1:5000/multi@sha256:<arm64> --index 127.0.0.1:5000/multi@sha256:<index> --via-index -c example.crt
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if opts.FromFile != "" || (len(args) > 1 && opts.SignatureFile == "") {
@@ -123,6 +139,9 @@ none invalid), 1 other errors.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.FromFile != "" || len(args) > 1 {
+				if opts.index.set() {
+					return errdef.Usage(errors.New("--platform, --index and --via-index verify one image: give one REFERENCE"))
+				}
 				return runVerifyMany(cmd, opts, streams, args)
 			}
 			return runVerify(cmd, opts, streams, args[0])
@@ -142,6 +161,7 @@ none invalid), 1 other errors.`,
 	f.IntVar(&opts.MaxReferrers, "max-referrers", discover.DefaultMaxReferrers, "most referrers listed per mechanism while looking for signatures")
 	f.StringVar(&opts.FromFile, "from-file", "", "verify the images listed in `FILE`, one reference per line (- for stdin)")
 	f.StringVar(&opts.Scope, "scope", "", "trust policy scope for an oci-layout: REFERENCE, as notation verify --oci-layout --scope (default local/signet)")
+	opts.index.addFlags(cmd)
 	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
@@ -155,6 +175,9 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		return err
 	}
 	if opts.SignatureFile != "" {
+		if opts.index.set() {
+			return errdef.Usage(errors.New("--platform, --index and --via-index apply to registry verification, not to -f"))
+		}
 		return runVerifyFile(cmd, opts, streams, arg, trust)
 	}
 	ref, err := reference.Parse(arg)
@@ -172,6 +195,12 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		vopts.Scope = ref.Repo()
 	default:
 		vopts.Scope = opts.Scope // "": notation.DefaultScope
+	}
+	if opts.index.set() {
+		if ref.Kind != reference.Registry {
+			return errdef.Usage(fmt.Errorf("%s: --platform, --index and --via-index need a registry reference (an index in an OCI layout: copy it to a registry, or verify its platform manifest by digest)", arg))
+		}
+		return runVerifyIndexed(cmd, opts, streams, ref, trust)
 	}
 	var rep *verify.Report
 	d, err := target.Discoverer(cmd.Context(), "verify", ref, client, verify.DiscoverOptions(vopts))
@@ -195,6 +224,7 @@ func runVerify(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, arg s
 		if jerr := opts.output.print(streams.Out, VerifyResult{Report: rep, repo: placeName(ref)}); jerr != nil {
 			return jerr
 		}
+		hintIndex(streams, ref, rep, err)
 	}
 	return err
 }

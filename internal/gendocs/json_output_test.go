@@ -176,6 +176,30 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	}
 	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("changed.json")))
 
+	// A multi-platform image: sign --recursive, discover of the index (its
+	// manifests) and of one platform, verify through the index.
+	multi := p("multi")
+	if err := testimage.WriteMultiArchLayout(multi); err != nil {
+		t.Fatal(err)
+	}
+	mref := host + "/multi"
+	index := mref + "@" + strings.TrimSpace(string(run(0, "copy", "oci-layout:"+multi+":"+testimage.MultiTag, mref+":v1")))
+	run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "-o", p("index.jwt"), index)
+	run(0, "push-signature", "--signature", p("index.jwt"), index)
+	if r := check("verify.json", run(0, "verify", index, "--platform", "linux/arm64", "--via-index", "-c", p("example.crt"), "--format", "json")); r["viaIndex"] == nil {
+		t.Errorf("verify --via-index: no viaIndex in %v", r)
+	}
+	check("verify.json", run(3, "verify", index, "--platform", "linux/arm64", "--via-index", "-c", p("other.crt"), "--format", "json"))
+	if r := check("sign-recursive.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--recursive", "--format", "json", index)); len(r["signed"].([]any)) != 4 {
+		t.Errorf("sign --recursive: %v", r["signed"])
+	}
+	if g := check("discover.json", run(0, "discover", index, "--format", "json")); len(g["manifests"].([]any)) != 3 {
+		t.Errorf("discover of an index: manifests %v", g["manifests"])
+	}
+	if g := check("discover.json", run(0, "discover", index, "--platform", "linux/arm/v7", "--format", "json")); g["index"] == nil || g["platform"] != "linux/arm/v7" {
+		t.Errorf("discover --platform: %v", g)
+	}
+
 	for _, s := range schemaFiles(t) {
 		if checked[s] == 0 {
 			t.Errorf("docs/schemas/%s is not exercised by this test", s)
@@ -196,14 +220,18 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 		{"verify.json", "", verify.Report{}},
 		{"verify.json", "", cli.VerifyFailure{}},
 		{"verify.json", "verdict", verify.Verdict{}},
+		{"verify.json", "viaIndex", verify.ViaIndex{}},
 		{"push-signature.json", "", push.Result{}},
 		{"discover.json", "", cli.DiscoverResult{}},
 		{"discover.json", "descriptor", ocispec.Descriptor{}},
 		{"discover.json", "referrer", cli.DiscoverReferrer{}},
+		{"discover.json", "manifest", cli.DiscoverManifest{}},
 		{"version.json", "", cli.VersionResult{}},
 		{"copy.json", "", cli.CopyResult{}},
 		{"generate-cert.json", "", cli.CertResult{}},
 		{"sign.json", "", cli.SignResult{}},
+		{"sign-recursive.json", "", cli.SignRecursiveResult{}},
+		{"sign-recursive.json", "signed", cli.SignedObject{}},
 		{"pull-signature.json", "", cli.PullResult{}},
 		{"pull-signature.json", "pulled", cli.PulledSignature{}},
 	} {

@@ -107,6 +107,9 @@ type Report struct {
 	Valid      int                `json:"validSignatures"`
 	Signatures []*Verdict         `json:"signatures"`
 	Warnings   []string           `json:"warnings,omitempty"`
+	// ViaIndex, when set, says that the valid signatures cover an image
+	// index listing Subject, not Subject itself (Indexed, --via-index).
+	ViaIndex *ViaIndex `json:"viaIndex,omitempty"`
 	// Error says why the image is not verified when several images are
 	// verified in one call (Many; the CLI's --output json sets it).
 	Error string `json:"error,omitempty"`
