@@ -77,7 +77,7 @@ func runDiscoverPlatform(cmd *cobra.Command, opts *discoverOptions, streams IOSt
 	fmt.Fprintf(streams.Err, "%s manifest %s of index %s\n", imageindex.Format(entry.Platform), entry.Digest, ref.WithDigest(index.Digest))
 	res := newDiscoverResult(g)
 	res.Index, res.Platform = &index, imageindex.Format(&p)
-	res.repo = ref.Repo()
+	res.repo = placeName(ref)
 	return opts.output.print(streams.Out, res)
 }
 
