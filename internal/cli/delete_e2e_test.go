@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,9 +15,7 @@ import (
 // runIn runs signet with stdin.
 func (e *env) runIn(stdin string, args ...string) (int, string, string) {
 	e.t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
+	return signetRun(stdin, args...)
 }
 
 // signatureCount is how many signatures verify finds for ref.

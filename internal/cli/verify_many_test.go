@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -59,13 +58,12 @@ func TestVerifyMany(t *testing.T) {
 	if code, out, errOut := runCLI(t, "verify", "--from-file", list, "-c", a.CertFile); code != ExitOK || strings.Count(out, "VALID ") != 2 {
 		t.Fatalf("--from-file: exit %d\n%s\n%s", code, out, errOut)
 	}
-	var sout, serr bytes.Buffer
-	code = Run(withVerifyTime(context.Background(), faultreg.Now), []string{"verify", "--from-file", "-", "-c", a.CertFile, "--format", "json", srv.Host + "/missing:latest"},
-		IOStreams{In: strings.NewReader(ra + "\n" + rc + "\n"), Out: &sout, Err: &serr})
+	code, sout, serr := RunString(withVerifyTime(context.Background(), faultreg.Now), ra+"\n"+rc+"\n",
+		"verify", "--from-file", "-", "-c", a.CertFile, "--format", "json", srv.Host+"/missing:latest")
 	if code != ExitNotFound {
-		t.Fatalf("--from-file - --format json: exit %d, want %d\n%s\n%s", code, ExitNotFound, sout.String(), serr.String())
+		t.Fatalf("--from-file - --format json: exit %d, want %d\n%s\n%s", code, ExitNotFound, sout, serr)
 	}
-	dec := json.NewDecoder(&sout)
+	dec := json.NewDecoder(strings.NewReader(sout))
 	var reps []struct {
 		Reference string `json:"reference"`
 		Verified  bool   `json:"verified"`

@@ -19,7 +19,7 @@ import (
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/testimage"
 	"github.com/signet-oci/signet/internal/testpki"
-	"github.com/signet-oci/signet/pkg/registry"
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -27,13 +27,8 @@ import (
 // commands, in-process, against the embedded registry, and checks every
 // --format json document against its schema under docs/schemas.
 func TestJSONOutputMatchesSchemas(t *testing.T) {
-	reg, err := registry.New(registry.Config{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(reg)
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	srv := testregistry.Start(t)
+	host := srv.Host
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	layout := p("layout")
@@ -44,12 +39,11 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	// run runs signet and returns stdout; want is the exit status expected.
 	run := func(want int, args ...string) []byte {
 		t.Helper()
-		var out, errb bytes.Buffer
-		code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		code, out, errb := cli.RunString(context.Background(), "", args...)
 		if code != want {
-			t.Fatalf("signet %s: exit status %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb.String())
+			t.Fatalf("signet %s: exit status %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb)
 		}
-		return out.Bytes()
+		return []byte(out)
 	}
 	checked := map[string]int{}
 	check := func(schema string, out []byte) map[string]any {
@@ -149,7 +143,7 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 			_, _ = w.Write([]byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`))
 			return
 		}
-		reg.ServeHTTP(w, r)
+		srv.Registry.ServeHTTP(w, r)
 	}))
 	defer proto.Close()
 	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--format", "json"))
