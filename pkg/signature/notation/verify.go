@@ -324,7 +324,7 @@ func LoadTrustPolicy(path string) (*trustpolicy.Document, error) {
 		return nil, vErr(ClassTrustPolicy, "trust policy %s is not a notation trust policy: %s", path, oneLine(err))
 	}
 	if err := doc.Validate(); err != nil {
-		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(errdef.UnwrapPath(err)))
+		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(err))
 	}
 	return &doc, nil
 }
