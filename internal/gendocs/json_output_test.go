@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,8 +27,20 @@ import (
 // commands, in-process, against the embedded registry, and checks every
 // --format json document against its schema under docs/schemas.
 func TestJSONOutputMatchesSchemas(t *testing.T) {
-	srv := testregistry.Start(t)
-	host := srv.Host
+	// proto makes the registry answer like the 2021 prototype registry,
+	// whose links API requires an artifact type (set for one run below).
+	var proto atomic.Bool
+	host := testregistry.Start(t, testregistry.Wrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if proto.Load() && strings.Contains(r.URL.Path, "/_ext/oci-artifacts/v1/") && r.URL.Query().Get("artifact-type") == "" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})).Host
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	layout := p("layout")
@@ -136,17 +148,9 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--format", "json"))
 	// The same registry answering like the 2021 prototype registry, whose
 	// links API requires an artifact type: asked per type.
-	proto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/_ext/oci-artifacts/v1/") && r.URL.Query().Get("artifact-type") == "" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`))
-			return
-		}
-		srv.Registry.ServeHTTP(w, r)
-	}))
-	defer proto.Close()
-	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--format", "json"))
+	proto.Store(true)
+	pg := check("discover.json", run(0, "discover", host+"/busybox@"+manifestDigest, "--format", "json"))
+	proto.Store(false)
 	if m, _ := pg["mechanisms"].(map[string]any); m["links"] != "used per artifact type" || pg["linksArtifactTypes"] == nil {
 		t.Errorf("discover on a registry requiring an artifact type: mechanisms %v, linksArtifactTypes %v", pg["mechanisms"], pg["linksArtifactTypes"])
 	}
