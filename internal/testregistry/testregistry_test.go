@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/signet-oci/signet/internal/testregistry"
@@ -49,10 +50,10 @@ func TestOptions(t *testing.T) {
 		t.Errorf("referrers with NoReferrers: %d, want 404", got)
 	}
 
-	calls := 0
+	var calls atomic.Int64
 	wrapped := testregistry.Start(t, testregistry.Wrap(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls++
+			calls.Add(1)
 			if r.Method == http.MethodDelete {
 				w.WriteHeader(http.StatusTeapot)
 				return
@@ -60,8 +61,8 @@ func TestOptions(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}))
-	if got := status(t, c, wrapped.URL+"/v2/", "", ""); got != 200 || calls != 1 {
-		t.Errorf("wrapped GET /v2/: %d after %d calls, want 200 after 1", got, calls)
+	if got := status(t, c, wrapped.URL+"/v2/", "", ""); got != 200 || calls.Load() != 1 {
+		t.Errorf("wrapped GET /v2/: %d after %d calls, want 200 after 1", got, calls.Load())
 	}
 
 	root := t.TempDir()
