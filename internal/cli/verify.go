@@ -108,7 +108,10 @@ none invalid), 1 other errors.`,
   signet verify 127.0.0.1:5000/busybox:latest --ca-cert ca.crt --identity "C=US, ST=WA, O=Acme, CN=signer"
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if opts.FromFile != "" || (len(args) > 1 && opts.SignatureFile == "") {
+			if opts.SignatureFile != "" && (len(args) > 1 || opts.FromFile != "") {
+				return errdef.Usage(errSignatureFileMany)
+			}
+			if opts.FromFile != "" || len(args) > 1 {
 				return nil // many images
 			}
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)
