@@ -85,9 +85,10 @@ func TestDeleteSignature(t *testing.T) {
 		t.Fatalf("--yes: %s", out)
 	}
 	want("after deleting the referrers one", "1 of 1")
-	code, _, errOut = e.run("pull-signature", subject, "--artifact", referrers, "-o", e.path("gone"))
-	if code == 0 {
-		t.Errorf("the deleted artifact can still be pulled: %s", errOut)
+	gone := e.ref("@" + referrers)
+	code, _, errOut = e.run("generate", "manifest", gone)
+	if wantErr := "Error: " + gone + ": not found"; code != 4 || !strings.HasPrefix(errOut, wantErr) {
+		t.Errorf("the deleted artifact: generate manifest exit %d, stderr %q; want 4, %q", code, errOut, wantErr)
 	}
 
 	// Refusals: not a signature (gone now, the subject itself, unknown).
