@@ -181,11 +181,11 @@ func dgRun(t *testing.T, bin, archive string) []byte {
 // its stdout.
 func dgSignetManifest(t *testing.T, src string) []byte {
 	t.Helper()
-	var out, errb bytes.Buffer
-	if code := cli.Run(context.Background(), []string{"generate", "manifest", src}, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 0 {
-		t.Fatalf("signet generate manifest %s: exit %d\n%s", src, code, errb.String())
+	code, out, errb := cli.RunString(context.Background(), "", "generate", "manifest", src)
+	if code != 0 {
+		t.Fatalf("signet generate manifest %s: exit %d\n%s", src, code, errb)
 	}
-	return out.Bytes()
+	return []byte(out)
 }
 
 // dgSignetBinaryManifest runs `signet generate manifest SRC` with a signet

@@ -33,7 +33,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/signet-oci/signet/internal/testpki"
-	"github.com/signet-oci/signet/pkg/registry"
+	"github.com/signet-oci/signet/internal/testregistry"
 )
 
 // shortSeconds is how long short.crt lives after setup: long enough for a
@@ -46,22 +46,20 @@ func TestScriptsLifecycle(t *testing.T) {
 		t.Fatalf("no testdata/lifecycle/*.txtar scripts: %v", err)
 	}
 	p := params(t, "", false, func(env *testscript.Env) error {
-		addr, stop, err := startRegistry()
+		addr, err := startRegistry(env)
 		if err != nil {
 			return err
 		}
-		env.Defer(stop)
 		env.Setenv("REGISTRY", addr)
 		env.Setenv("REPO", "busybox")
 		env.Setenv("EXTERNAL", "")
 		// $FALLBACK_REGISTRY: one serving neither the referrers API nor the
 		// links API (registry serve --no-referrers, links off): signatures
 		// are listed by the sha256-<hex> tag fallback only.
-		fbAddr, fbStop, err := startRegistryConfig(registry.Config{Memory: true, DisableReferrersAPI: true, DisableLinks: true})
+		fbAddr, err := startRegistry(env, testregistry.NoReferrers(), testregistry.NoLinks())
 		if err != nil {
 			return err
 		}
-		env.Defer(fbStop)
 		env.Setenv("FALLBACK_REGISTRY", fbAddr)
 		dir := env.WorkDir
 

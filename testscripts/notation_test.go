@@ -71,11 +71,10 @@ func TestScriptsNotation(t *testing.T) {
 	}
 	t.Run("embedded", func(t *testing.T) {
 		run(t, false, func(env *testscript.Env) error {
-			addr, stop, err := startRegistry()
+			addr, err := startRegistry(env)
 			if err != nil {
 				return err
 			}
-			env.Defer(stop)
 			env.Setenv("REGISTRY", addr)
 			env.Setenv("REPO", "busybox")
 			return nil

@@ -30,8 +30,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,8 +43,8 @@ import (
 
 	"github.com/signet-oci/signet/internal/cli"
 	"github.com/signet-oci/signet/internal/testimage"
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/internal/testtool"
-	"github.com/signet-oci/signet/pkg/registry"
 )
 
 func TestMain(m *testing.M) {
@@ -57,11 +55,10 @@ func TestMain(m *testing.M) {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, params(t, "testdata", false, func(env *testscript.Env) error {
-		addr, stop, err := startRegistry()
+		addr, err := startRegistry(env)
 		if err != nil {
 			return err
 		}
-		env.Defer(stop)
 		env.Setenv("REGISTRY", addr)
 		env.Setenv("REPO", "busybox")
 		env.Setenv("EXTERNAL", "")
@@ -106,11 +103,10 @@ func TestScriptsOras(t *testing.T) {
 	}
 	t.Run("embedded", func(t *testing.T) {
 		p := params(t, "", false, func(env *testscript.Env) error {
-			addr, stop, err := startRegistry()
+			addr, err := startRegistry(env)
 			if err != nil {
 				return err
 			}
-			env.Defer(stop)
 			env.Setenv("REGISTRY", addr)
 			env.Setenv("REPO", "busybox")
 			withOras(env)
@@ -168,29 +164,16 @@ func params(t *testing.T, dir string, external bool, setup func(*testscript.Env)
 	}
 }
 
-// startRegistry serves a fresh in-memory embedded registry on a loopback
-// port.
-func startRegistry() (string, func(), error) {
-	return startRegistryConfig(registry.Config{Memory: true})
-}
-
-// startRegistryConfig serves a fresh embedded registry configured by cfg
-// on a loopback port.
-func startRegistryConfig(cfg registry.Config) (string, func(), error) {
-	reg, err := registry.New(cfg)
+// startRegistry serves a fresh in-memory embedded registry configured by
+// opts on a loopback port, for a script: its host:port, stopped when the
+// script ends.
+func startRegistry(env *testscript.Env, opts ...testregistry.Option) (string, error) {
+	srv, err := testregistry.New(opts...)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() {
-		srv.Close()
-		reg.Close()
-	}, nil
+	env.Defer(srv.Close)
+	return srv.Host, nil
 }
 
 func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {

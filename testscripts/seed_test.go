@@ -36,8 +36,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/internal/testtool"
-	"github.com/signet-oci/signet/pkg/registry"
 )
 
 func TestScriptsSeed(t *testing.T) {
@@ -58,15 +58,14 @@ func TestScriptsSeed(t *testing.T) {
 		env.Defer(stop)
 		env.Setenv("REGISTRY", addr)
 		env.Setenv("REPO", "busybox")
-		for name, cfg := range map[string]registry.Config{
-			"EMBEDDED":       {Memory: true},
-			"EMBEDDED_LINKS": {Memory: true, DisableReferrersAPI: true},
+		for name, opts := range map[string][]testregistry.Option{
+			"EMBEDDED":       nil,
+			"EMBEDDED_LINKS": {testregistry.NoReferrers()},
 		} {
-			a, stop, err := startRegistryConfig(cfg)
+			a, err := startRegistry(env, opts...)
 			if err != nil {
 				return err
 			}
-			env.Defer(stop)
 			env.Setenv(name, a)
 		}
 		env.Setenv("PATH", seedDir+string(os.PathListSeparator)+env.Getenv("PATH"))

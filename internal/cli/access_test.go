@@ -1,13 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/pem"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,18 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/signet-oci/signet/internal/cli"
-	"github.com/signet-oci/signet/internal/faultreg"
-	"github.com/signet-oci/signet/pkg/registry"
+	"github.com/signet-oci/signet/internal/testregistry"
 )
 
 // signetRun runs signet in-process with stdin.
 func signetRun(stdin string, args ...string) (int, string, string) {
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
+	return cli.RunString(context.Background(), stdin, args...)
 }
 
 func layoutRef(t *testing.T) string {
@@ -40,37 +31,14 @@ func layoutRef(t *testing.T) string {
 	return "oci-layout:" + p + ":latest"
 }
 
-// authRegistry is an embedded registry that takes user with password only
-// (an htpasswd file with a bcrypt entry, as `registry serve --htpasswd`).
-func authRegistry(t *testing.T, user, password string) *registry.Registry {
-	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Memory: true, HtpasswdFile: htpasswd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	return reg
-}
-
 // TestRegistryAccessErrors checks the one-line errors of issue 4: wrong
 // password, missing credentials, an untrusted TLS certificate, plain HTTP
 // against a TLS server and TLS against a plain one; each names the registry
 // and the fix. Against the embedded registry with --htpasswd and TLS.
 func TestRegistryAccessErrors(t *testing.T) {
 	dir := t.TempDir()
-	srv := httptest.NewUnstartedServer(authRegistry(t, "alice", "s3cret"))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failures below are expected
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "https://")
+	srv := testregistry.Start(t, testregistry.Auth("alice", "s3cret"), testregistry.TLS())
+	host := srv.Host
 	caFile := filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
 		t.Fatal(err)
@@ -148,10 +116,11 @@ func TestRegistryAccessErrors(t *testing.T) {
 // shows anyway; in front of it, states issues an opaque state token of its
 // own, as distribution does (an HMAC-signed state), and requires it back.
 func TestDebugRedactsSecrets(t *testing.T) {
-	states := &stateTokens{next: authRegistry(t, "alice", "s3cret-pw"), issued: map[string]string{}}
-	srv := httptest.NewServer(states)
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	states := &stateTokens{issued: map[string]string{}}
+	host := testregistry.Start(t, testregistry.Auth("alice", "s3cret-pw"), testregistry.Wrap(func(next http.Handler) http.Handler {
+		states.next = next
+		return states
+	})).Host
 	code, _, stderr := signetRun("s3cret-pw\n", "copy", layoutRef(t), host+"/busybox:latest", "-u", "alice", "--password-stdin", "--debug")
 	if code != 0 {
 		t.Fatalf("copy: exit %d\n%s", code, stderr)
@@ -249,7 +218,7 @@ func (w *stateWriter) Write(b []byte) (int, error) {
 // TestHTTPSAgainstPlainRegistry: --plain-http=false against a plain HTTP
 // registry names the fix.
 func TestHTTPSAgainstPlainRegistry(t *testing.T) {
-	host := faultreg.New(t).Host
+	host := testregistry.Start(t).Host
 	code, _, stderr := signetRun("", "copy", layoutRef(t), host+"/busybox:latest", "--plain-http=false")
 	if code != 1 || !strings.Contains(stderr, host) || !strings.Contains(stderr, "--plain-http") {
 		t.Errorf("exit %d, stderr %q: want status 1 naming %s and --plain-http", code, stderr, host)

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/internal/testtool"
-	"github.com/signet-oci/signet/pkg/registry"
 )
 
 // Request budgets (issue 6): each command's HTTP requests, counted by the
@@ -44,22 +43,15 @@ func newBudgetEnv(t *testing.T, shape string) *budgetEnv {
 	if shape == "real" {
 		return newRealBudgetEnv(t)
 	}
-	cfg := registry.Config{Memory: true}
+	var opts []testregistry.Option
 	if shape != "full" {
-		cfg.DisableLinks, cfg.DisableReferrersAPI = true, true
+		opts = append(opts, testregistry.NoLinks(), testregistry.NoReferrers())
 	}
-	reg, err := registry.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	var h http.Handler = reg
 	if shape == "distribution" {
-		h = distributionModel(reg)
+		opts = append(opts, testregistry.Wrap(distributionModel))
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, host: strings.TrimPrefix(srv.URL, "http://"), dir: t.TempDir()}
+	srv := testregistry.Start(t, opts...)
+	e := &env{t: t, host: srv.Host, dir: t.TempDir()}
 	layout, err := filepath.Abs("../../testdata/oci-layout")
 	if err != nil {
 		t.Fatal(err)

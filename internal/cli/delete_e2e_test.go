@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,9 +15,7 @@ import (
 // runIn runs signet with stdin.
 func (e *env) runIn(stdin string, args ...string) (int, string, string) {
 	e.t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
+	return signetRun(stdin, args...)
 }
 
 // signatureCount is how many signatures verify finds for ref.
@@ -89,9 +85,10 @@ func TestDeleteSignature(t *testing.T) {
 		t.Fatalf("--yes: %s", out)
 	}
 	want("after deleting the referrers one", "1 of 1")
-	code, _, errOut = e.run("pull-signature", subject, "--artifact", referrers, "-o", e.path("gone"))
-	if code == 0 {
-		t.Errorf("the deleted artifact can still be pulled: %s", errOut)
+	gone := e.ref("@" + referrers)
+	code, _, errOut = e.run("generate", "manifest", gone)
+	if wantErr := "Error: " + gone + ": not found"; code != 4 || !strings.HasPrefix(errOut, wantErr) {
+		t.Errorf("the deleted artifact: generate manifest exit %d, stderr %q; want 4, %q", code, errOut, wantErr)
 	}
 
 	// Refusals: not a signature (gone now, the subject itself, unknown).

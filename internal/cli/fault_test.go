@@ -17,8 +17,8 @@ import (
 )
 
 // runCLI runs signet in-process, verifying at faultreg.Now, and returns its
-// exit status, stdout and stderr. (The in-package runner; the cli_test
-// package's is signetRun.)
+// exit status, stdout and stderr (through RunString, the runner of every
+// test package).
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	return runCLIAt(faultreg.Now, args...)
@@ -26,9 +26,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 
 // runCLIAt is runCLI verifying at now (the zero time: the current time).
 func runCLIAt(now time.Time, args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Run(withVerifyTime(context.Background(), now), args, IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return code, out.String(), errb.String()
+	return RunString(withVerifyTime(context.Background(), now), "", args...)
 }
 
 type jsonReport struct {

@@ -22,7 +22,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
-	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/signature"
 )
@@ -36,7 +36,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, host: faultreg.New(t).Host, dir: t.TempDir()}
+	e := &env{t: t, host: testregistry.Start(t).Host, dir: t.TempDir()}
 	layout, err := filepath.Abs("../../testdata/oci-layout")
 	if err != nil {
 		t.Fatal(err)

@@ -21,14 +21,21 @@ var (
 	Date    = "unknown"
 )
 
-// marshalIndent is json.MarshalIndent with two-space indent after prefix,
-// without HTML escaping and without a final newline, as writeJSON writes.
-func marshalIndent(v any, prefix string) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// jsonEncoder is the one JSON encoding of every document signet prints:
+// two-space indent after prefix, no HTML escaping (writeJSON, and
+// writeJSONStream's fields through marshalIndent).
+func jsonEncoder(w io.Writer, prefix string) *json.Encoder {
+	enc := json.NewEncoder(w)
 	enc.SetIndent(prefix, "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	return enc
+}
+
+// marshalIndent is v as writeJSON writes it, indented after prefix, without
+// the final newline.
+func marshalIndent(v any, prefix string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := jsonEncoder(&buf, prefix).Encode(v); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
@@ -105,11 +112,9 @@ func writeJSONStream(w io.Writer, v any) error {
 	return bw.Flush()
 }
 
+// writeJSON writes v as an indented JSON document and a newline.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return jsonEncoder(w, "").Encode(v)
 }
 
 // warnTag prints the one-line warning for a tag used where a digest would

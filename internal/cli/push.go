@@ -15,6 +15,7 @@ import (
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/manifest"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
@@ -114,7 +115,7 @@ func runPushSignature(cmd *cobra.Command, opts *pushOptions, streams IOStreams, 
 		return err
 	}
 	if opts.Artifact != "" {
-		b, err := fsutil.ReadFileLimit(opts.Artifact, 4<<20)
+		b, err := fsutil.ReadFileLimit(opts.Artifact, manifest.MaxManifestSize)
 		if err != nil {
 			return missingInput("artifact file", opts.Artifact, err)
 		}

@@ -132,7 +132,10 @@ none invalid), 1 other errors.`,
   signet verify 127.0.0.1:5000/multi@sha256:<arm64> --index 127.0.0.1:5000/multi@sha256:<index> --via-index -c example.crt
   signet verify 127.0.0.1:5000/busybox:latest --trust-policy ~/.config/notation/trustpolicy.json --trust-store ~/.config/notation/truststore`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if opts.FromFile != "" || (len(args) > 1 && opts.SignatureFile == "") {
+			if opts.SignatureFile != "" && (len(args) > 1 || opts.FromFile != "") {
+				return errdef.Usage(errSignatureFileMany)
+			}
+			if opts.FromFile != "" || len(args) > 1 {
 				return nil // many images
 			}
 			return exactArgs("REFERENCE|MANIFEST")(cmd, args)

@@ -12,12 +12,15 @@ import (
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
+// errSignatureFileMany refuses -f with several images (verify's Args).
+var errSignatureFileMany = errors.New("-f checks one signature file against one MANIFEST: it does not go with several references or --from-file")
+
 // runVerifyMany verifies several images (arguments and --from-file)
 // concurrently through pkg/verify: one verdict line, or one JSON report,
 // per image, in the order given; the exit status is verify.Status's.
 func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, args []string) error {
 	if opts.SignatureFile != "" {
-		return errdef.Usage(errors.New("-f checks one signature file against one MANIFEST: it does not go with several references or --from-file"))
+		return errdef.Usage(errSignatureFileMany)
 	}
 	trust, err := verifyTrust(cmd, opts)
 	if err != nil {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -59,13 +58,12 @@ func TestVerifyMany(t *testing.T) {
 	if code, out, errOut := runCLI(t, "verify", "--from-file", list, "-c", a.CertFile); code != ExitOK || strings.Count(out, "VALID ") != 2 {
 		t.Fatalf("--from-file: exit %d\n%s\n%s", code, out, errOut)
 	}
-	var sout, serr bytes.Buffer
-	code = Run(withVerifyTime(context.Background(), faultreg.Now), []string{"verify", "--from-file", "-", "-c", a.CertFile, "--format", "json", srv.Host + "/missing:latest"},
-		IOStreams{In: strings.NewReader(ra + "\n" + rc + "\n"), Out: &sout, Err: &serr})
+	code, sout, serr := RunString(withVerifyTime(context.Background(), faultreg.Now), ra+"\n"+rc+"\n",
+		"verify", "--from-file", "-", "-c", a.CertFile, "--format", "json", srv.Host+"/missing:latest")
 	if code != ExitNotFound {
-		t.Fatalf("--from-file - --format json: exit %d, want %d\n%s\n%s", code, ExitNotFound, sout.String(), serr.String())
+		t.Fatalf("--from-file - --format json: exit %d, want %d\n%s\n%s", code, ExitNotFound, sout, serr)
 	}
-	dec := json.NewDecoder(&sout)
+	dec := json.NewDecoder(strings.NewReader(sout))
 	var reps []struct {
 		Reference string `json:"reference"`
 		Verified  bool   `json:"verified"`
@@ -85,14 +83,17 @@ func TestVerifyMany(t *testing.T) {
 		reps = append(reps, r)
 	}
 	// The arguments first, then the file's.
-	if len(reps) != 3 || reps[0].Reference != srv.Host+"/missing:latest" || reps[0].Error == "" || reps[0].Verified ||
+	if len(reps) != 3 || reps[0].Reference != srv.Host+"/missing:latest" || reps[0].Error != srv.Host+"/missing:latest: not found (check the repository and tag, or push the image first with 'signet copy')" || reps[0].Verified ||
 		reps[1].Reference != ra || !reps[1].Verified || reps[1].Error != "" || reps[2].Reference != rc || reps[2].Verified || !strings.Contains(reps[2].Error, "no signature") {
 		t.Errorf("JSON reports: %+v", reps)
 	}
 
 	// Usage errors: -f with several images, a bad line, nothing listed.
-	if code, _, errOut := runCLI(t, "verify", "-f", "sig.jwt", ra, rb, "-c", a.CertFile); code != ExitUsage {
-		t.Errorf("-f with two references: exit %d, want %d (%s)", code, ExitUsage, errOut)
+	for _, args := range [][]string{{ra, rb}, {"--from-file", list}, {"--from-file", list, ra}} {
+		code, out, errOut := runCLI(t, append([]string{"verify", "-f", "sig.jwt", "-c", a.CertFile}, args...)...)
+		if want := "Error: " + errSignatureFileMany.Error() + "\n"; code != ExitUsage || errOut != want || out != "" {
+			t.Errorf("-f with %v: exit %d, stdout %q, stderr %q; want %d, %q", args, code, out, errOut, ExitUsage, want)
+		}
 	}
 	bad := filepath.Join(t.TempDir(), "bad.txt")
 	os.WriteFile(bad, []byte(ra+"\nfile:manifest.json\n"), 0o644)

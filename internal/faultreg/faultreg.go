@@ -1,5 +1,5 @@
 // Package faultreg is a hostile or faulty registry for tests: the embedded
-// registry (pkg/registry) behind an httptest server, with fault injectors in
+// registry (pkg/registry, started by internal/testregistry), with fault injectors in
 // front of it that can fail, delay, hang, rewrite or replace any response.
 // Tests of the client side (pkg/remote, pkg/discover, pkg/verify, internal/cli)
 // use it to prove that signet detects wrong bytes, retries what is worth
@@ -21,7 +21,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/reference"
 	"github.com/signet-oci/signet/pkg/registry"
@@ -57,7 +57,6 @@ type Server struct {
 	faults []Fault
 	count  map[string]int // requests per "METHOD path"
 	total  atomic.Int64
-	srv    *httptest.Server
 }
 
 // New starts a registry with no faults.
@@ -71,31 +70,23 @@ func New(t testing.TB) *Server {
 // faults.
 func NewConfig(t testing.TB, cfg registry.Config) *Server {
 	t.Helper()
-	rg, err := registry.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := &Server{count: map[string]int{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.total.Add(1)
-		s.mu.Lock()
-		s.count[r.Method+" "+r.URL.Path]++
-		faults := append([]Fault(nil), s.faults...)
-		s.mu.Unlock()
-		for _, f := range faults {
-			if f(w, r) {
-				return
+	reg := testregistry.Start(t, testregistry.Config(cfg), testregistry.Wrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.total.Add(1)
+			s.mu.Lock()
+			s.count[r.Method+" "+r.URL.Path]++
+			faults := append([]Fault(nil), s.faults...)
+			s.mu.Unlock()
+			for _, f := range faults {
+				if f(w, r) {
+					return
+				}
 			}
-		}
-		rg.ServeHTTP(w, r)
+			next.ServeHTTP(w, r)
+		})
 	}))
-	t.Cleanup(func() {
-		s.srv.CloseClientConnections()
-		s.srv.Close()
-		rg.Close()
-	})
-	s.URL = s.srv.URL
-	s.Host = strings.TrimPrefix(s.srv.URL, "http://")
+	s.URL, s.Host = reg.URL, reg.Host
 	return s
 }
 

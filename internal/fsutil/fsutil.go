@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // Output says what a command's output file must not overwrite.
@@ -245,12 +247,6 @@ func replace(path, target string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// UnwrapPath is the error inside an *os.PathError (whose message repeats
-// the path a caller names already), or err.
-func UnwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
+// UnwrapPath is errdef.UnwrapPath (defined once there, since pkg/ cannot
+// import this package); the name stays for the callers under internal/.
+var UnwrapPath = errdef.UnwrapPath

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +19,7 @@ import (
 	"github.com/signet-oci/signet/internal/push"
 	"github.com/signet-oci/signet/internal/testimage"
 	"github.com/signet-oci/signet/internal/testpki"
-	"github.com/signet-oci/signet/pkg/registry"
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -27,13 +27,20 @@ import (
 // commands, in-process, against the embedded registry, and checks every
 // --format json document against its schema under docs/schemas.
 func TestJSONOutputMatchesSchemas(t *testing.T) {
-	reg, err := registry.New(registry.Config{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(reg)
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	// proto makes the registry answer like the 2021 prototype registry,
+	// whose links API requires an artifact type (set for one run below).
+	var proto atomic.Bool
+	host := testregistry.Start(t, testregistry.Wrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if proto.Load() && strings.Contains(r.URL.Path, "/_ext/oci-artifacts/v1/") && r.URL.Query().Get("artifact-type") == "" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})).Host
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	layout := p("layout")
@@ -44,12 +51,11 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	// run runs signet and returns stdout; want is the exit status expected.
 	run := func(want int, args ...string) []byte {
 		t.Helper()
-		var out, errb bytes.Buffer
-		code := cli.Run(context.Background(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		code, out, errb := cli.RunString(context.Background(), "", args...)
 		if code != want {
-			t.Fatalf("signet %s: exit status %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb.String())
+			t.Fatalf("signet %s: exit status %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb)
 		}
-		return out.Bytes()
+		return []byte(out)
 	}
 	checked := map[string]int{}
 	check := func(schema string, out []byte) map[string]any {
@@ -142,17 +148,9 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--format", "json"))
 	// The same registry answering like the 2021 prototype registry, whose
 	// links API requires an artifact type: asked per type.
-	proto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/_ext/oci-artifacts/v1/") && r.URL.Query().Get("artifact-type") == "" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"ARTIFACT_TYPE_UNSPECIFIED","message":"manifest link artifact type is not specified"}]}`))
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	defer proto.Close()
-	pg := check("discover.json", run(0, "discover", strings.TrimPrefix(proto.URL, "http://")+"/busybox@"+manifestDigest, "--format", "json"))
+	proto.Store(true)
+	pg := check("discover.json", run(0, "discover", host+"/busybox@"+manifestDigest, "--format", "json"))
+	proto.Store(false)
 	if m, _ := pg["mechanisms"].(map[string]any); m["links"] != "used per artifact type" || pg["linksArtifactTypes"] == nil {
 		t.Errorf("discover on a registry requiring an artifact type: mechanisms %v, linksArtifactTypes %v", pg["mechanisms"], pg["linksArtifactTypes"])
 	}
@@ -212,18 +210,22 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 // that the run above may leave out (omitempty).
 func TestSchemasDeclareEveryStructField(t *testing.T) {
 	declared := map[string][]map[string]bool{} // schema#def: the models' fields
-	for _, c := range []struct {
+	type model struct {
 		schema string
 		def    string // "" for the root
 		typ    any
-	}{
+	}
+	var descriptors []model // every schema's own copy of the descriptor
+	for _, f := range schemaFiles(t) {
+		descriptors = append(descriptors, model{f, "descriptor", ocispec.Descriptor{}})
+	}
+	for _, c := range append([]model{
 		{"verify.json", "", verify.Report{}},
 		{"verify.json", "", cli.VerifyFailure{}},
 		{"verify.json", "verdict", verify.Verdict{}},
 		{"verify.json", "viaIndex", verify.ViaIndex{}},
 		{"push-signature.json", "", push.Result{}},
 		{"discover.json", "", cli.DiscoverResult{}},
-		{"discover.json", "descriptor", ocispec.Descriptor{}},
 		{"discover.json", "referrer", cli.DiscoverReferrer{}},
 		{"discover.json", "manifest", cli.DiscoverManifest{}},
 		{"version.json", "", cli.VersionResult{}},
@@ -234,7 +236,7 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 		{"sign-recursive.json", "signed", cli.SignedObject{}},
 		{"pull-signature.json", "", cli.PullResult{}},
 		{"pull-signature.json", "pulled", cli.PulledSignature{}},
-	} {
+	}, descriptors...) {
 		doc, err := loadSchema(schemaPath(c.schema))
 		if err != nil {
 			t.Fatal(err)

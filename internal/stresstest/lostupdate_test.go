@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,8 +36,8 @@ import (
 	"time"
 
 	"github.com/signet-oci/signet/internal/cli"
+	"github.com/signet-oci/signet/internal/testregistry"
 	"github.com/signet-oci/signet/internal/testtool"
-	"github.com/signet-oci/signet/pkg/registry"
 )
 
 const asSignetEnv = "SIGNET_STRESS_AS_SIGNET"
@@ -107,20 +106,16 @@ type target struct {
 }
 
 func embedded(t *testing.T, noReferrers bool) target {
-	rg, err := registry.New(registry.Config{Root: t.TempDir(), DisableReferrersAPI: noReferrers})
-	if err != nil {
-		t.Fatal(err)
+	opts := []testregistry.Option{testregistry.Root(t.TempDir())}
+	if noReferrers {
+		opts = append(opts, testregistry.NoReferrers())
 	}
-	srv := httptest.NewServer(rg)
-	t.Cleanup(func() {
-		srv.Close()
-		rg.Close()
-	})
+	srv := testregistry.Start(t, opts...)
 	name := "embedded-referrers-api"
 	if noReferrers {
 		name = "embedded-tag-fallback"
 	}
-	return target{name: name, host: strings.TrimPrefix(srv.URL, "http://"), fallback: noReferrers}
+	return target{name: name, host: srv.Host, fallback: noReferrers}
 }
 
 func TestConcurrentSigners(t *testing.T) {

@@ -12,12 +12,13 @@ import (
 	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/manifest"
+	"github.com/signet-oci/signet/pkg/signature"
 )
 
 // Bounds for fetching signatures.
 const (
-	DefaultMaxSignatures = 100     // as notation: at most 100 signatures examined per subject
-	MaxSignatureSize     = 1 << 20 // an envelope over 1 MiB is refused unread
+	DefaultMaxSignatures = 100                       // as notation: at most 100 signatures examined per subject
+	MaxSignatureSize     = signature.MaxEnvelopeSize // an envelope over 1 MiB is refused unread
 )
 
 // Found is one signature artifact of a subject, with its envelope fetched

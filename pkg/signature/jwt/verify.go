@@ -13,10 +13,12 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/signature"
 )
 
 // DefaultMaxTokenSize is the token size limit when VerifyOptions leaves it 0.
-const DefaultMaxTokenSize = 1 << 20
+const DefaultMaxTokenSize = signature.MaxEnvelopeSize
 
 // MaxChainCertificates bounds the number of certificates in x5c.
 const MaxChainCertificates = 10

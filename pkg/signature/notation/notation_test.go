@@ -406,6 +406,11 @@ func TestTrustPolicyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	policy := filepath.Join(root, "trustpolicy.json")
+	// A missing policy file: the path once, then the reason alone.
+	_, err := LoadTrustPolicy(policy)
+	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassTrustPolicy || err.Error() != "notation signature: trust policy "+policy+": no such file or directory" {
+		t.Fatalf("missing trust policy: err = %v, want class trust policy naming the path once", err)
+	}
 	writePolicy := func(scope, identity string) {
 		doc := `{"version":"1.0","trustPolicies":[{"name":"acme","registryScopes":["` + scope + `"],
 		"signatureVerification":{"level":"strict"},"trustStores":["ca:acme"],"trustedIdentities":["` + identity + `"]}]}`
@@ -420,7 +425,7 @@ func TestTrustPolicyFiles(t *testing.T) {
 			t.Fatalf("store %s: %v", dir, err)
 		}
 	}
-	_, err := Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root, Scope: "registry.example/other"})
+	_, err = Verify(ctx, env, FormatCOSE, testSubject, VerifyOptions{TrustPolicyFile: policy, TrustStoreDir: root, Scope: "registry.example/other"})
 	want := `notation signature: artifact "registry.example/other@` + testSubject.Digest.String() + `" has no applicable trust policy statement`
 	if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassTrustPolicy || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("out of scope: err = %v, want class trust policy: %q", err, want)

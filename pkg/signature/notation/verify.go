@@ -20,6 +20,8 @@ import (
 	"github.com/notaryproject/notation-go/verifier/truststore"
 	"github.com/notaryproject/tspclient-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/errdef"
 )
 
 // DefaultScope is the registry scope used when VerifyOptions.Scope is empty
@@ -313,7 +315,7 @@ func trust(opts VerifyOptions) (*trustpolicy.Document, truststore.X509TrustStore
 func LoadTrustPolicy(path string) (*trustpolicy.Document, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(unwrapPath(err)))
+		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(errdef.UnwrapPath(err)))
 	}
 	var doc trustpolicy.Document
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -383,14 +385,6 @@ func (m *memoryStore) GetCertificates(_ context.Context, storeType truststore.Ty
 		return nil, truststore.CertificateError{Msg: "none of the trusted certificates is a CA or a self-signed certificate; give the CA (--ca-cert) or the signer's self-signed certificate"}
 	}
 	return out, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // timestamp is a trusted RFC 3161 timestamp.
