@@ -237,12 +237,17 @@ func (c *copier) run(ctx context.Context, root ocispec.Descriptor) error {
 			}
 		}
 	}
+	if c.dstReg != nil && !tagged {
+		// The root manifest is PUT under the tag at once (no PUT by
+		// digest, GET and PUT by tag after).
+		c.dstReg.rootDigest, c.dstReg.rootTag = root.Digest, c.opts.Tag
+	}
 	existed, err := c.copyGraph(ctx, root)
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", root.Digest, err)
 	}
 	c.res.RootExisted = existed
-	if c.opts.Tag != "" && !tagged {
+	if c.opts.Tag != "" && !tagged && !(c.dstReg != nil && c.dstReg.tagPushed()) {
 		if err := c.dstW.Tag(ctx, plain(root), c.opts.Tag); err != nil {
 			return fmt.Errorf("tagging %s as %s at %s: %w", root.Digest, c.opts.Tag, c.dst.Ref.Raw, err)
 		}
@@ -452,8 +457,14 @@ type registryDst struct {
 	client *remote.Client
 	ref    reference.Reference
 
-	mu     sync.Mutex
-	pushed map[digest.Digest]*remote.PushedManifest
+	// rootDigest is PUT under rootTag, not its digest (set before the
+	// copy starts).
+	rootDigest digest.Digest
+	rootTag    string
+
+	mu         sync.Mutex
+	pushed     map[digest.Digest]*remote.PushedManifest
+	rootTagged bool
 }
 
 func (d *registryDst) Push(ctx context.Context, expected ocispec.Descriptor, r io.Reader) error {
@@ -467,14 +478,28 @@ func (d *registryDst) Push(ctx context.Context, expected ocispec.Descriptor, r i
 	if err != nil {
 		return err
 	}
-	p, err := d.client.PushManifest(ctx, d.ref, expected.Digest.String(), expected, body, nil)
+	sel := expected.Digest.String()
+	byTag := d.rootTag != "" && expected.Digest == d.rootDigest
+	if byTag {
+		sel = d.rootTag
+	}
+	p, err := d.client.PushManifest(ctx, d.ref, sel, expected, body, nil)
 	if err != nil {
 		return fmt.Errorf("%s refused manifest %s: %w", d.ref.Repo(), expected.Digest, err)
 	}
 	d.mu.Lock()
 	d.pushed[expected.Digest] = p
+	if byTag {
+		d.rootTagged = true
+	}
 	d.mu.Unlock()
 	return nil
+}
+
+func (d *registryDst) tagPushed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rootTagged
 }
 
 func (d *registryDst) pushedManifest(dg digest.Digest) *remote.PushedManifest {
