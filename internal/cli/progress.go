@@ -42,7 +42,7 @@ func newProgress(w io.Writer, off bool) *progressBars {
 	if off || !writerIsTerminal(w) {
 		return nil
 	}
-	return &progressBars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[digest.Digest]*mpb.Bar{}}
+	return &progressBars{p: mpb.New(mpb.WithOutput(w)), bars: map[digest.Digest]*mpb.Bar{}}
 }
 
 // observer is pb as a transfer.Observer (nil when there are no bars).
