@@ -171,3 +171,28 @@ func TestCopyRecursiveFailureLeavesLayout(t *testing.T) {
 		t.Fatalf("left %v beside the layout", ents)
 	}
 }
+
+// TestCopyRecursiveRefusedManifest: a destination that refuses the
+// signature's manifest fails the copy (exit 1, the refusal named), prints
+// no result, and does not count the refused referrer as copied.
+func TestCopyRecursiveRefusedManifest(t *testing.T) {
+	src := faultreg.New(t)
+	s := src.Seed(t, "busybox")
+	dst := faultreg.New(t)
+	dst.Use(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+s.Artifact.Digest.String()) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"errors":[{"code":"MANIFEST_INVALID","message":"signatures are not accepted here"}]}`))
+			return true
+		}
+		return false
+	})
+	code, out, errOut := runCLI(t, "copy", "-r", src.Host+"/busybox:latest", dst.Host+"/moved:latest", "--format", "json")
+	if code != ExitError || out != "" {
+		t.Fatalf("exit %d, stdout %q: %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, s.Artifact.Digest.String()) || !strings.Contains(errOut, "Before the failure: copied 0 referrers") || strings.Contains(errOut, "Copied 1 referrer") {
+		t.Fatalf("stderr %s", errOut)
+	}
+}
