@@ -160,9 +160,13 @@ func (c *copier) copyLevel(ctx context.Context, subject ocispec.Descriptor, node
 			needIndex = true
 		}
 	}
-	if werr == nil && needIndex {
+	// Indexed even when another referrer failed: those pushed are then
+	// found, and reported; if indexing fails, they are not reported.
+	if needIndex {
 		if _, err := c.client.UpdateReferrersIndex(ctx, c.dst.Ref, subject.Digest, remote.IndexChange{Add: entries}, nil); err != nil {
-			werr = fmt.Errorf("the referrers of %s are pushed, but indexing them under the referrers tag %s failed: %w", subject.Digest, remote.ReferrersTag(subject.Digest), err)
+			if werr == nil {
+				werr = fmt.Errorf("the referrers of %s are pushed, but indexing them under the referrers tag %s failed: %w", subject.Digest, remote.ReferrersTag(subject.Digest), err)
+			}
 			// Not reported as copied: they cannot be found.
 			for _, r := range results {
 				if r != nil && r.Discovery == DiscoveryTagFallback {

@@ -430,3 +430,45 @@ func TestCopyObserver(t *testing.T) {
 		t.Fatalf("second copy: started %v, skipped %v", rec2.started, rec2.skipped)
 	}
 }
+
+// TestCopyRefusedManifestTagFallback: where the destination needs the tag
+// fallback, what was pushed before a refusal is still indexed, and only
+// what is found there is reported copied.
+func TestCopyRefusedManifestTagFallback(t *testing.T) {
+	src := newSource(t)
+	dst := faultreg.NewConfig(t, registry.Config{DisableReferrersAPI: true, DisableLinks: true})
+	// One at a time, in digest order: the second is refused, after the
+	// first was pushed.
+	subject := ocispec.Descriptor{MediaType: src.seed.Subject.MediaType, Digest: src.seed.Subject.Digest, Size: src.seed.Subject.Size}
+	cb, _ := artifact.MarshalOCI(artifact.NewOCI(artifact.ArtifactTypeNotaryV2, src.jwt2, subject, nil))
+	converted := digest.FromBytes(cb)
+	refused, source := src.seed.Artifact.Digest, src.seed.Artifact.Digest
+	if src.proto.Digest > src.seed.Artifact.Digest {
+		refused, source = converted, src.proto.Digest
+	}
+	dst.Use(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+refused.String()) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"errors":[{"code":"MANIFEST_INVALID","message":"no"}]}`))
+			return true
+		}
+		return false
+	})
+	res, err := runCopy(t, src, dst, transfer.Options{Concurrency: 1})
+	if err == nil || !strings.Contains(err.Error(), refused.String()) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(res.Referrers) != 1 || res.Referrers[0].Source.Digest == source {
+		t.Fatalf("reported %+v, want the one pushed before the refusal of %s", res.Referrers, refused)
+	}
+	found := map[string]bool{}
+	for _, d := range digestsOf(dstGraph(t, dst).Referrers) {
+		found[d] = true
+	}
+	for _, r := range res.Referrers {
+		if r.Source.Digest == refused || !found[r.Destination.Digest.String()] {
+			t.Errorf("reported %+v, but the destination lists %v", r, found)
+		}
+	}
+}
