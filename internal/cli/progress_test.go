@@ -2,7 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,9 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/vbauerster/mpb/v8"
+
+	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/internal/testtool"
 )
 
 // TestProgressOnlyOnATerminal: no bars for a buffer, a pipe or a file, nor
@@ -71,5 +77,41 @@ func TestProgressBarsShowBytesRateAndTimeLeft(t *testing.T) {
 	}
 	if !strings.Contains(s, "MiB/s") || !strings.Contains(s, "3.0 MiB / 4.0 MiB") {
 		t.Fatalf("no rate, or no bytes so far: %q", s)
+	}
+}
+
+// TestProgressOnAPseudoTerminal runs copy with stderr on a pseudo-terminal
+// (util-linux script(1), which allocates one; the terminal is given a size
+// as a user's would have): the large layer gets a bar that ends "done";
+// --no-progress turns it off there too.
+func TestProgressOnAPseudoTerminal(t *testing.T) {
+	script := testtool.Tool(t, "script", "")
+	srv := faultreg.New(t)
+	layer := make([]byte, 2<<20)
+	for i := range layer {
+		layer[i] = byte(i * 7)
+	}
+	l := srv.PushBlob(t, "big", "application/vnd.oci.image.layer.v1.tar", layer)
+	cfg := srv.PushBlob(t, "big", ocispec.MediaTypeImageConfig, []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`))
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg, Layers: []ocispec.Descriptor{l}}
+	m.SchemaVersion = 2
+	mb, _ := json.Marshal(m)
+	srv.PushManifest(t, "big", "latest", ocispec.MediaTypeImageManifest, mb)
+	run := func(extra string) string {
+		dir := t.TempDir()
+		cmdline := fmt.Sprintf("stty cols 160 rows 40; SIGNET_CLI_TEST_AS_SIGNET=1 %s copy %s/big:latest oci-layout:%s/out:v1 %s", os.Args[0], srv.Host, dir, extra)
+		out, err := exec.Command(script, "-qec", cmdline, "/dev/null").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return string(out)
+	}
+	out := run("")
+	name := l.Digest.Encoded()[:12]
+	if !strings.Contains(out, name) || !strings.Contains(out, "2.0 MiB / 2.0 MiB") || !strings.Contains(out, "done") {
+		t.Fatalf("no progress bar for the 2 MiB layer on a terminal: %q", out)
+	}
+	if out := run("--no-progress"); strings.Contains(out, name) || !strings.Contains(out, "Copied ") {
+		t.Fatalf("--no-progress: %q", out)
 	}
 }
