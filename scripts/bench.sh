@@ -35,7 +35,8 @@
 #     (BENCH_COPY_N), embedded -> distribution and back, wall time and
 #     requests; signet copy vs oras cp of a 300 MiB image; the requests of
 #     a repeated copy -r. BENCH_ONLY=copy runs this section alone (after
-#     starting the registries).
+#     starting the registries); BENCH_COPY_N and BENCH_COPY_MIB override
+#     the referrers and the image size.
 #
 # Wall time of a CLI: from fork to exit; peak RSS: /usr/bin/time's maximum
 # resident set size. Prints Markdown; also writes it to $BENCH_OUT (default
@@ -278,8 +279,8 @@ requests_signet() { sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$1" | t
 # requests_oras FILE: the requests an oras --debug run sent.
 requests_oras() { grep -c -- '--> Request #' "$1" || true; }
 bench_copy() {
-	local CN=${BENCH_COPY_N:-1000} CMIB=300 e=${REG[embedded]} d=${REG[distribution]}
-	[[ -n "${BENCH_QUICK:-}" ]] && CMIB=16 && CN=${BENCH_COPY_N:-300}
+	local CN=${BENCH_COPY_N:-1000} CMIB=${BENCH_COPY_MIB:-300} e=${REG[embedded]} d=${REG[distribution]}
+	[[ -n "${BENCH_QUICK:-}" ]] && CMIB=${BENCH_COPY_MIB:-16} && CN=${BENCH_COPY_N:-300}
 	echo "## copy: signet vs oras cp, $CN referrers and a $CMIB MiB image"
 	echo
 	echo "\`signet copy -r SRC DST\` and \`oras cp -r --from-plain-http --to-plain-http SRC DST\`, each round into a fresh repository (nothing there yet). The image has $CN referrers (internal/benchtool: one-layer artifacts with a subject); embedded → distribution: the referrers API at the source, the sha256-<hex> tag fallback at the destination (signet updates the index once per subject, oras once per referrer); distribution → embedded: the tag fallback at the source. signet's default depth does not search the $CN referrers for referrers of their own (over its per-level request budget; it says so), oras asks each of them."
