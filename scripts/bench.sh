@@ -283,7 +283,7 @@ bench_copy() {
 	[[ -n "${BENCH_QUICK:-}" ]] && CMIB=${BENCH_COPY_MIB:-16} && CN=${BENCH_COPY_N:-300}
 	echo "## copy: signet vs oras cp, $CN referrers and a $CMIB MiB image"
 	echo
-	echo "\`signet copy -r SRC DST\` and \`oras cp -r --from-plain-http --to-plain-http SRC DST\`, each round into a fresh repository (nothing there yet). The image has $CN referrers (internal/benchtool: one-layer artifacts with a subject); embedded → distribution: the referrers API at the source, the sha256-<hex> tag fallback at the destination (signet updates the index once per subject, oras once per referrer); distribution → embedded: the tag fallback at the source. signet's default depth does not search the $CN referrers for referrers of their own (over its per-level request budget; it says so), oras asks each of them."
+	echo "\`signet copy -r SRC DST\` and \`oras cp -r --from-plain-http --to-plain-http SRC DST\`, each round into a fresh repository (nothing there yet). The image has $CN referrers (internal/benchtool: one-layer artifacts with a subject); embedded → distribution: the referrers API at the source, the sha256-<hex> tag fallback at the destination (signet updates the index once per subject, oras once per referrer); distribution → embedded: the tag fallback at the source. oras asks each referrer for referrers of its own; signet does too while that level costs at most 1,000 requests (its default budget, as discover: about 2 per referrer on the embedded registry, which serves the links API and the referrers API, so at 1,000 referrers it stops after the first level and says so; --depth 8 follows every level)."
 	echo
 	"$SIGNET" copy "$LAYOUT" "$e/copysrc:latest" >/dev/null 2>&1
 	"$BT" -ref "$e/copysrc:latest" -n "$CN" >/dev/null
