@@ -30,7 +30,13 @@
 #   - signet version vs oras version start-up; the walkthrough's requests;
 #   - 16 concurrent push-signature processes for one subject, 20 trials on
 #     each registry kind (docs/reliability.md), and oras attach beside it;
-#   - registry serve --memory against --root accepting a 300 MiB blob.
+#   - registry serve --memory against --root accepting a 300 MiB blob;
+#   - copy: signet copy -r vs oras cp -r of an image with 1,000 referrers
+#     (BENCH_COPY_N), embedded -> distribution and back, wall time and
+#     requests; signet copy vs oras cp of a 300 MiB image; the requests of
+#     a repeated copy -r. BENCH_ONLY=copy runs this section alone (after
+#     starting the registries); BENCH_COPY_N and BENCH_COPY_MIB override
+#     the referrers and the image size.
 #
 # Wall time of a CLI: from fork to exit; peak RSS: /usr/bin/time's maximum
 # resident set size. Prints Markdown; also writes it to $BENCH_OUT (default
@@ -193,7 +199,7 @@ echo "- every comparison: $PAIRS alternating rounds; min and median wall time pe
 echo
 
 # --- Go benchmarks -----------------------------------------------------------
-if [[ -z "${BENCH_SKIP_GO:-}" ]]; then
+if [[ -z "${BENCH_SKIP_GO:-}" && -z "${BENCH_ONLY:-}" ]]; then
 echo "## JWT sign and verify beside the bare crypto operation"
 echo
 go test -run '^$' -bench . -benchtime 300x -count "$JWT_COUNT" ./pkg/signature/jwt/ >"$work/jwt.txt" 2>&1
@@ -266,6 +272,63 @@ EMB_DISK_PID=$EMBEDDED_PID
 declare -A REG=([embedded]=$EMBEDDED_ADDR [distribution]=$DISTRIBUTION_ADDR)
 LAYOUT="oci-layout:$ROOT/testdata/oci-layout:latest"
 cd "$work"
+
+# --- copy -r and copy, against oras cp -------------------------------------------
+# requests_signet FILE: the request count a signet --debug run printed.
+requests_signet() { sed -n 's/^debug: \([0-9]*\) HTTP request(s)$/\1/p' "$1" | tail -1; }
+# requests_oras FILE: the requests an oras --debug run sent.
+requests_oras() { grep -c -- '--> Request #' "$1" || true; }
+bench_copy() {
+	local CN=${BENCH_COPY_N:-1000} CMIB=${BENCH_COPY_MIB:-300} e=${REG[embedded]} d=${REG[distribution]}
+	[[ -n "${BENCH_QUICK:-}" ]] && CMIB=${BENCH_COPY_MIB:-16} && CN=${BENCH_COPY_N:-300}
+	echo "## copy: signet vs oras cp, $CN referrers and a $CMIB MiB image"
+	echo
+	echo "\`signet copy -r SRC DST\` and \`oras cp -r --from-plain-http --to-plain-http SRC DST\`, each round into a fresh repository (nothing there yet). The image has $CN referrers (internal/benchtool: one-layer artifacts with a subject); embedded → distribution: the referrers API at the source, the sha256-<hex> tag fallback at the destination (signet updates the index once per subject, oras once per referrer); distribution → embedded: the tag fallback at the source. oras asks each referrer for referrers of its own; signet does too while that level costs at most 1,000 requests (its default budget, as discover: about 2 per referrer on the embedded registry, which serves the links API and the referrers API, so at 1,000 referrers it stops after the first level and says so; --depth 8 follows every level)."
+	echo
+	"$SIGNET" copy "$LAYOUT" "$e/copysrc:latest" >/dev/null 2>&1
+	"$BT" -ref "$e/copysrc:latest" -n "$CN" >/dev/null
+	"$SIGNET" copy -r "$e/copysrc:latest" "$d/copysrc:latest" >/dev/null 2>&1
+	head -c $((CMIB << 20)) /dev/urandom >"$work/big.bin"
+	(cd "$work" && "$ORAS" push --plain-http "$e/big:latest" big.bin:application/vnd.oci.image.layer.v1.tar >/dev/null)
+	CROUND=0
+	copy_sides() { # a fresh destination repository each round
+		CROUND=$((CROUND + 1))
+		S1=("signet copy -r" "$SIGNET" copy -r "$CSRC" "$CDST/s$CROUND:latest")
+		S2=("oras cp -r" "$ORAS" cp -r --from-plain-http --to-plain-http "$CSRC" "$CDST/o$CROUND:latest")
+	}
+	big_sides() {
+		CROUND=$((CROUND + 1))
+		S1=("signet copy" "$SIGNET" copy "$e/big:latest" "$d/big$CROUND:latest")
+		S2=("oras cp" "$ORAS" cp --from-plain-http --to-plain-http "$e/big:latest" "$d/obig$CROUND:latest")
+	}
+	table_head
+	CSRC="$e/copysrc:latest" CDST="$d/copy-e2d"
+	PRE=copy_sides compare "copy -r, $CN referrers, embedded → distribution" S1 S2
+	CSRC="$d/copysrc:latest" CDST="$e/copy-d2e"
+	PRE=copy_sides compare "copy -r, $CN referrers, distribution → embedded" S1 S2
+	PRE=big_sides compare "copy, $CMIB MiB image, embedded → distribution" S1 S2
+	echo
+	echo "Requests of one run of each (signet --debug's count; oras --debug's requests), into fresh repositories; then the same signet copy -r again (everything there: existence checks only; the graph has $((CN + 1)) manifests):"
+	echo
+	local src dst label
+	for label in "embedded → distribution" "distribution → embedded"; do
+		if [[ $label == embedded* ]]; then src="$e/copysrc:latest" dst="$d/copy-req"; else src="$d/copysrc:latest" dst="$e/copy-req"; fi
+		"$SIGNET" copy -r --debug "$src" "$dst/s:latest" >/dev/null 2>"$work/c.s" || { tail -3 "$work/c.s" >&2; return 1; }
+		"$ORAS" cp -r --debug --from-plain-http --to-plain-http "$src" "$dst/o:latest" >/dev/null 2>"$work/c.o" || true
+		"$SIGNET" copy -r --debug "$src" "$dst/s:latest" >/dev/null 2>"$work/c.r"
+		echo "- copy -r, $label: signet $(requests_signet "$work/c.s"), oras $(requests_oras "$work/c.o"); signet again: $(requests_signet "$work/c.r") ($(grep -c 'debug: #[0-9]* HEAD' "$work/c.r") HEAD, $(grep -cE 'debug: #[0-9]* (PUT|POST|PATCH|DELETE)' "$work/c.r") writes)"
+	done
+	"$SIGNET" copy --debug "$e/big:latest" "$d/big-req:latest" >/dev/null 2>"$work/c.s"
+	"$ORAS" cp --debug --from-plain-http --to-plain-http "$e/big:latest" "$d/obig-req:latest" >/dev/null 2>"$work/c.o" || true
+	echo "- copy, $CMIB MiB image: signet $(requests_signet "$work/c.s"), oras $(requests_oras "$work/c.o")"
+	echo
+}
+if [[ "${BENCH_ONLY:-}" == copy ]]; then
+	bench_copy
+	exec 1>&3
+	echo "results written to $OUT" >&2
+	exit 0
+fi
 
 # --- the subject: N other referrers and one notation signature ---------------
 nota() { env XDG_CONFIG_HOME="$work/xdg" "$NOTATION" "$@"; }
@@ -542,6 +605,8 @@ echo "Alternating pairs (memory, root, ...), $UPLOAD_PAIRS of them, each on a fr
 echo
 "$ROOT/scripts/bench-upload.sh" "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
 echo
+
+bench_copy
 
 echo "## Summary"
 echo

@@ -3,6 +3,7 @@ package cli
 import (
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/pkg/verify"
@@ -30,6 +31,29 @@ type CopyResult struct {
 	Source      string             `json:"source"`
 	Destination string             `json:"destination"`
 	Manifest    ocispec.Descriptor `json:"manifest"`
+	// Manifests are the manifests an index lists (copied with it).
+	Manifests []ocispec.Descriptor `json:"manifests,omitempty"`
+	// Recursive: copy -r; the fields below are set.
+	Recursive bool `json:"recursive,omitempty"`
+	// Referrers copied (or found at the destination already), a referrer
+	// after its subject.
+	Referrers []CopyReferrer `json:"referrers,omitempty"`
+	// Converted counts prototype artifacts converted to OCI 1.1.
+	Converted int `json:"converted,omitempty"`
+	// Skipped counts referrers found but not copied (see warnings).
+	Skipped   int      `json:"skipped,omitempty"`
+	Truncated bool     `json:"truncated,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+}
+
+// CopyReferrer is one referrer copy -r copied (transfer.Copied).
+type CopyReferrer struct {
+	Subject     digest.Digest      `json:"subject"`
+	Source      ocispec.Descriptor `json:"source"`
+	Destination ocispec.Descriptor `json:"destination"`
+	Existed     bool               `json:"existed"`
+	Converted   bool               `json:"converted"`
+	Discovery   string             `json:"discovery,omitempty"`
 }
 
 // CertResult is 'signet generate cert --format json'

@@ -146,6 +146,11 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		t.Errorf("discover: %d referrers, want 3", len(refs))
 	}
 	check("discover.json", run(0, "discover", subject, "--artifact-type", "application/vnd.cncf.notary.v2", "--depth", "1", "--format", "json"))
+	// copy -r into a layout: the prototype signature is converted.
+	cp := check("copy.json", run(0, "copy", "-r", subject, "oci-layout:"+p("copied")+":latest", "--format", "json"))
+	if n, _ := cp["converted"].(json.Number).Int64(); n < 1 {
+		t.Errorf("copy -r into a layout converted %v prototype artifacts, want at least 1", cp["converted"])
+	}
 	// The same registry answering like the 2021 prototype registry, whose
 	// links API requires an artifact type: asked per type.
 	proto.Store(true)
@@ -230,6 +235,7 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 		{"discover.json", "manifest", cli.DiscoverManifest{}},
 		{"version.json", "", cli.VersionResult{}},
 		{"copy.json", "", cli.CopyResult{}},
+		{"copy.json", "referrer", cli.CopyReferrer{}},
 		{"generate-cert.json", "", cli.CertResult{}},
 		{"sign.json", "", cli.SignResult{}},
 		{"sign-recursive.json", "", cli.SignRecursiveResult{}},

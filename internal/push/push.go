@@ -106,12 +106,14 @@ func Push(ctx context.Context, client *remote.Client, req Request) (*Result, err
 	}
 	if format == FormatAuto || format == "" {
 		// One probe: does the registry serve the prototype links API?
-		if _, err := client.Links(ctx, req.Ref, req.Subject.Digest.String(), artifact.ArtifactTypeNotaryV2); err == nil {
-			format = FormatPrototype
-		} else if errors.Is(err, remote.ErrLinksUnsupported) {
-			format = FormatOCI
-		} else {
+		// (The same decision copy -r makes: remote.Client.ServesLinks.)
+		links, err := client.ServesLinks(ctx, req.Ref, req.Subject.Digest)
+		if err != nil {
 			return nil, fmt.Errorf("probing %s for the links API: %w", req.Ref.Registry, err)
+		}
+		format = FormatOCI
+		if links {
+			format = FormatPrototype
 		}
 	}
 	if format == FormatPrototype && req.SignatureFormat != "jwt" {
