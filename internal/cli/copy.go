@@ -134,7 +134,7 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 			continue
 		}
 		if fi, err := os.Stat(r.Path); err == nil && !fi.IsDir() {
-			return errdef.Usage(fmt.Errorf("%s: %s is a file, not an OCI layout directory", r.Raw, r.Path))
+			return target.NotADirectory(r.Path)
 		}
 	}
 	client, err := opts.remote.newClient(streams)

@@ -125,7 +125,7 @@ func TestCopyLayoutPathIsAFile(t *testing.T) {
 		{"copy", "-r", "oci-layout:" + f + ":v1", "oci-layout:" + f + "2"},
 	} {
 		code, _, errOut := runCLI(t, args...)
-		if code != ExitUsage || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, f+" is a file, not an OCI layout directory") {
+		if code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, f+" is a file, not an OCI image layout directory") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}

@@ -61,7 +61,7 @@ func Open(ctx context.Context, ref reference.Reference, client *remote.Client, w
 				return nil, err
 			}
 		} else if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
-			return nil, notADirectory(ref.Path)
+			return nil, NotADirectory(ref.Path)
 		}
 		store, err := oci.NewWithContext(ctx, ref.Path)
 		if err != nil {
@@ -174,7 +174,7 @@ func CheckLayout(path string) error {
 		return MissingInput("OCI layout", path, err)
 	}
 	if !fi.IsDir() {
-		return notADirectory(path)
+		return NotADirectory(path)
 	}
 	if _, err := os.Stat(filepath.Join(path, "oci-layout")); err != nil {
 		return fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", path)
@@ -182,6 +182,8 @@ func CheckLayout(path string) error {
 	return nil
 }
 
-func notADirectory(path string) error {
+// NotADirectory is the error for an oci-layout: path that is a file: a
+// local input that is not what it should be (exit status 1, docs/exit-codes.md).
+func NotADirectory(path string) error {
 	return fmt.Errorf("%s is a file, not an OCI image layout directory", path)
 }
