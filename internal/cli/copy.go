@@ -209,10 +209,7 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	if opts.recursive {
 		reportCopied(streams.Err, res, false)
 		out.Recursive = true
-		out.Referrers = make([]CopyReferrer, 0, len(res.Referrers))
-		for _, r := range res.Referrers {
-			out.Referrers = append(out.Referrers, CopyReferrer(r))
-		}
+		out.Referrers = res.Referrers
 		out.Converted = res.Converted()
 		out.Truncated = res.Truncated
 		out.Skipped = res.Skipped

@@ -3,9 +3,9 @@ package cli
 import (
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/signet-oci/signet/pkg/transfer"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -46,15 +46,8 @@ type CopyResult struct {
 	Warnings  []string `json:"warnings,omitempty"`
 }
 
-// CopyReferrer is one referrer copy -r copied (transfer.Copied).
-type CopyReferrer struct {
-	Subject     digest.Digest      `json:"subject"`
-	Source      ocispec.Descriptor `json:"source"`
-	Destination ocispec.Descriptor `json:"destination"`
-	Existed     bool               `json:"existed"`
-	Converted   bool               `json:"converted"`
-	Discovery   string             `json:"discovery,omitempty"`
-}
+// CopyReferrer is one referrer copy -r copied: the library's own record.
+type CopyReferrer = transfer.Copied
 
 // CertResult is 'signet generate cert --format json'
 // (docs/schemas/generate-cert.json).
