@@ -1,18 +1,14 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/spf13/cobra"
 
-	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/errdef"
@@ -142,20 +138,24 @@ func runCopy(cmd *cobra.Command, opts *copyOptions, streams IOStreams, srcArg, d
 		return err
 	}
 	if dst.Kind != reference.OCILayout {
-		return copyImage(cmd, opts, streams, client, src, dst, dst, func(bool) error { return nil })
+		return copyImage(cmd, opts, streams, client, src, dst, nil)
 	}
-	staged, finish, err := stageLayout(dst)
+	stage, err := target.StageLayout(dst)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = finish(false) }() // a no-op once finished
-	return copyImage(cmd, opts, streams, client, src, dst, staged, finish)
+	defer func() { _ = stage.Finish(false) }() // a no-op once finished
+	return copyImage(cmd, opts, streams, client, src, dst, stage)
 }
 
-// copyImage copies src to dst, writing through dstOpen (dst itself, or the
-// staging directory of an OCI layout), and calls finish(true) once the
-// copy is complete.
-func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client *remote.Client, src, dst, dstOpen reference.Reference, finish func(bool) error) error {
+// copyImage copies src to dst, writing through stage (when dst is an OCI
+// layout: target.StageLayout), which it publishes once the copy is
+// complete.
+func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client *remote.Client, src, dst reference.Reference, stage *target.LayoutStage) error {
+	dstOpen := dst
+	if stage != nil {
+		dstOpen = stage.Ref
+	}
 	ctx := cmd.Context()
 	srcArg, dstArg := src.Raw, dst.Raw
 	s, err := target.Open(ctx, src, client, false)
@@ -175,10 +175,14 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	if dst.Digest != "" && dst.Digest != desc.Digest {
 		return errdef.Usage(fmt.Errorf("%s names %s but SRC is %s", dstArg, dst.Digest, desc.Digest))
 	}
+	w := d.Writable
+	if stage != nil {
+		w = stage.Record(w)
+	}
 	bars := newProgress(streams.Err, opts.noProgress)
 	res, err := transfer.Copy(ctx, client,
 		transfer.Endpoint{Ref: src, Target: s.ReadOnlyTarget},
-		transfer.Endpoint{Ref: dstOpen, Target: d.Writable},
+		transfer.Endpoint{Ref: dstOpen, Target: w},
 		desc, transfer.Options{
 			Recursive:    opts.recursive,
 			ArtifactType: opts.artifactType,
@@ -197,8 +201,10 @@ func copyImage(cmd *cobra.Command, opts *copyOptions, streams IOStreams, client 
 	if err := d.Close(); err != nil {
 		return err
 	}
-	if err := finish(true); err != nil {
-		return err
+	if stage != nil {
+		if err := stage.Finish(true); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(streams.Err, "Copied %s to %s\n", srcArg, dst.String())
 	out := CopyResult{Source: srcArg, Destination: dst.String(), Manifest: plainDesc(desc)}
@@ -260,131 +266,3 @@ func reportCopied(w io.Writer, res *transfer.Result, failed bool) {
 	}
 }
 
-// stageLayout prepares a copy into the OCI layout dst so that a copy that
-// fails or is interrupted leaves nothing partial: a new layout is written
-// into a temporary directory beside it and renamed into place when
-// complete; an existing one is staged as said below. finish(true) commits,
-// finish(false) undoes; only the first call counts.
-func stageLayout(dst reference.Reference) (reference.Reference, func(ok bool) error, error) {
-	done := false
-	if _, err := os.Lstat(dst.Path); errors.Is(err, fs.ErrNotExist) {
-		parent := filepath.Dir(filepath.Clean(dst.Path))
-		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dst.Path))+".tmp-*")
-		if err != nil {
-			return dst, nil, fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
-		}
-		if err := os.Chmod(tmp, 0o755); err != nil {
-			os.RemoveAll(tmp)
-			return dst, nil, err
-		}
-		staged := dst
-		staged.Path = tmp
-		return staged, func(ok bool) error {
-			if done {
-				return nil
-			}
-			done = true
-			if ok {
-				if err := os.Rename(tmp, dst.Path); err != nil {
-					os.RemoveAll(tmp)
-					return fmt.Errorf("cannot create the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
-				}
-				return nil
-			}
-			return os.RemoveAll(tmp)
-		}, nil
-	}
-	// An existing layout: the copy writes into a staging directory beside
-	// it whose blobs/ is a link to the layout's, with a copy of its
-	// index.json; index.json is renamed over the layout's last, in one
-	// step. On failure the staging directory and the blobs the copy added
-	// are removed: the layout is as it was.
-	abs, err := filepath.Abs(dst.Path)
-	if err != nil {
-		return dst, nil, err
-	}
-	parent := filepath.Dir(abs)
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".tmp-*")
-	if err != nil {
-		return dst, nil, fmt.Errorf("cannot stage the copy into the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
-	}
-	blobs := filepath.Join(abs, "blobs")
-	_, statErr := os.Stat(blobs)
-	madeBlobs := errors.Is(statErr, fs.ErrNotExist)
-	before := layoutFiles(dst.Path)
-	undo := func() {
-		os.RemoveAll(tmp) // removes the link, not what it points at
-		for p := range layoutFiles(dst.Path) {
-			if !before[p] {
-				os.Remove(p)
-			}
-		}
-		if madeBlobs {
-			os.Remove(filepath.Join(blobs, "sha256"))
-			os.Remove(blobs)
-		}
-	}
-	prepare := func() error {
-		if err := os.MkdirAll(blobs, 0o755); err != nil {
-			return err
-		}
-		if err := os.Symlink(blobs, filepath.Join(tmp, "blobs")); err != nil {
-			return err
-		}
-		for _, name := range []string{"oci-layout", "index.json"} {
-			b, err := os.ReadFile(filepath.Join(abs, name))
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := prepare(); err != nil {
-		undo()
-		return dst, nil, fmt.Errorf("cannot stage the copy into the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
-	}
-	staged := dst
-	staged.Path = tmp
-	return staged, func(ok bool) error {
-		if done {
-			return nil
-		}
-		done = true
-		if !ok {
-			undo()
-			return nil
-		}
-		if _, err := os.Stat(filepath.Join(abs, "oci-layout")); errors.Is(err, fs.ErrNotExist) {
-			if err := os.Rename(filepath.Join(tmp, "oci-layout"), filepath.Join(abs, "oci-layout")); err != nil {
-				undo()
-				return fmt.Errorf("cannot write the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
-			}
-		}
-		if err := os.Rename(filepath.Join(tmp, "index.json"), filepath.Join(abs, "index.json")); err != nil {
-			undo()
-			return fmt.Errorf("cannot write the OCI layout %s: %w", dst.Path, fsutil.UnwrapPath(err))
-		}
-		return os.RemoveAll(tmp)
-	}, nil
-}
-
-// layoutFiles lists the blob files and the ingest directory of a layout.
-func layoutFiles(dir string) map[string]bool {
-	files := map[string]bool{}
-	_ = filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, e fs.DirEntry, err error) error {
-		if err == nil && !e.IsDir() {
-			files[p] = true
-		}
-		return nil
-	})
-	if _, err := os.Stat(filepath.Join(dir, "ingest")); err == nil {
-		files[filepath.Join(dir, "ingest")] = true
-	}
-	return files
-}

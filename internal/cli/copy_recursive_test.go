@@ -3,9 +3,11 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -194,5 +196,81 @@ func TestCopyRecursiveRefusedManifest(t *testing.T) {
 	}
 	if !strings.Contains(errOut, s.Artifact.Digest.String()) || !strings.Contains(errOut, "Before the failure: copied 0 referrers") || strings.Contains(errOut, "Copied 1 referrer") {
 		t.Fatalf("stderr %s", errOut)
+	}
+}
+
+// layoutFiles lists the blob files and the ingest directory of a layout.
+func layoutFiles(dir string) map[string]bool {
+	files := map[string]bool{}
+	_ = filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			files[p] = true
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(dir, "ingest")); err == nil {
+		files[filepath.Join(dir, "ingest")] = true
+	}
+	return files
+}
+
+// TestConcurrentCopiesIntoOneLayout: signet copies into one existing layout
+// at the same time each publish their index.json entries under the
+// layout's lock, merged with what is there: no tag one of them wrote is
+// lost (a rename of each staged index.json over the layout's loses all but
+// the last), and the signature artifact stays listed.
+func TestConcurrentCopiesIntoOneLayout(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "seeded")
+	layout := filepath.Join(t.TempDir(), "layout")
+	if code, _, errOut := runCLI(t, "copy", layoutRef, "oci-layout:"+layout+":base"); code != 0 {
+		t.Fatal(errOut)
+	}
+	const n = 6
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			code, _, errOut := runCLI(t, "copy", "-r", "--no-progress", srv.Host+"/seeded:latest", "oci-layout:"+layout+":t"+strconv.Itoa(i))
+			if code != 0 {
+				errs <- errOut
+				return
+			}
+			errs <- ""
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(layout, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	listed := map[string]bool{}
+	for _, d := range idx.Manifests {
+		listed[d.Digest.String()] = true
+		if tag := d.Annotations[ocispec.AnnotationRefName]; tag != "" {
+			if _, dup := tags[tag]; dup {
+				t.Errorf("tag %s listed twice", tag)
+			}
+			tags[tag] = d.Digest.String()
+		}
+	}
+	for i := 0; i < n; i++ {
+		if tags["t"+strconv.Itoa(i)] != s.Subject.Digest.String() {
+			t.Errorf("tag t%d: %q, want %s (index.json: %s)", i, tags["t"+strconv.Itoa(i)], s.Subject.Digest, b)
+		}
+	}
+	if tags["base"] == "" || !listed[s.Artifact.Digest.String()] {
+		t.Errorf("base tag or the signature artifact lost: %s", b)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(layout)); len(ents) != 1 {
+		t.Fatalf("left %v beside the layout", ents)
 	}
 }

@@ -150,10 +150,10 @@ func Layout(ctx context.Context, store *oci.Store, req Request) (res *Result, er
 // addToIndex adds desc, untagged, to the manifests of dir's index.json,
 // unless it is listed already, and writes the file atomically (a temporary
 // file renamed over it). Every other member and entry is kept as it was.
-// It holds the layout's lock (lockLayout) from reading to renaming, so
+// It holds the layout's lock (fsutil.LockDir) from reading to renaming, so
 // that concurrent pushes keep each other's entries.
 func addToIndex(dir string, desc ocispec.Descriptor) error {
-	unlock, err := lockLayout(dir)
+	unlock, err := fsutil.LockDir(dir)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package push
+package fsutil
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"syscall"
 )
 
-// lockLayout takes an exclusive advisory lock (flock) on the layout
-// directory dir, waiting for another signet process holding it, and returns
-// its release. It serializes the read-modify-write of index.json between
-// concurrent push-signature runs; writers that do not take it (oras, other
-// tools) are not held back.
-func lockLayout(dir string) (func(), error) {
+// LockDir takes an exclusive advisory lock (flock) on the directory dir
+// (an OCI layout), waiting for another signet process holding it, and
+// returns its release. It serializes the read-modify-write of a layout's
+// index.json between concurrent signet processes (push-signature, copy);
+// writers that do not take it (oras, other tools) are not held back.
+func LockDir(dir string) (func(), error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("locking the OCI layout %s: %w", dir, err)
