@@ -265,4 +265,3 @@ func reportCopied(w io.Writer, res *transfer.Result, failed bool) {
 		fmt.Fprintln(w, msg)
 	}
 }
-
