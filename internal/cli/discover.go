@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
@@ -201,7 +200,7 @@ func (g DiscoverResult) writeTree(out io.Writer) error {
 
 // writeTable prints one row per referrer, with its depth.
 func (g DiscoverResult) writeTable(w io.Writer) error {
-	t := tablewriter.NewWriter(w)
+	t := newBoxTable(w)
 	t.Header("Depth", "Digest", "Artifact type", "Found by", "Size")
 	var walk func(ns []DiscoverReferrer, depth int) error
 	walk = func(ns []DiscoverReferrer, depth int) error {
