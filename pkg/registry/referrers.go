@@ -27,6 +27,17 @@ func (rg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, repo, d
 	if filter != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}
+	if r.Header.Get(HeaderWantNested) != "" {
+		nested, err := rg.nestedReferrers(repo, subject)
+		if err != nil {
+			return err
+		}
+		v := "none"
+		if nested {
+			v = "some"
+		}
+		w.Header().Set(HeaderNested, v)
+	}
 	return writeBody(w, r, mtOCIIndex, b)
 }
 
