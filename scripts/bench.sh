@@ -36,7 +36,9 @@
 # resident set size. Prints Markdown; also writes it to $BENCH_OUT (default
 # bin/bench-results.md). BENCH_QUICK=1 for a smoke run (2 pairs, BENCH_N
 # referrers, default 300, small blobs); BENCH_SKIP_GO=1 leaves out the Go
-# benchmarks.
+# benchmarks. BENCH_ONLY=SECTION[,SECTION…] runs only those sections: go,
+# verify, discover, registry, many, startup, walkthrough, stress, upload
+# (e.g. BENCH_ONLY=verify BENCH_PAIRS=9 scripts/bench.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -60,6 +62,8 @@ if [[ -n "${BENCH_QUICK:-}" ]]; then
 	BLOB_MIB=16
 fi
 SPREAD=25 # per cent
+# only SECTION: whether BENCH_ONLY (empty: everything) names SECTION.
+only() { [[ -z "${BENCH_ONLY:-}" || ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 for t in "$SIGNET" "$ORAS" "$TOOLS/registry" "$NOTATION"; do
 	[[ -x "$t" ]] || { echo "missing $t: run 'make build tools seed-tools'" >&2; exit 1; }
@@ -105,13 +109,14 @@ minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 run_side() {
 	local -n side=$1
 	local t0 t1
-	t0=$(now)
+	# $EPOCHREALTIME, not $(date): no fork of our own inside the timing
+	t0=$EPOCHREALTIME
 	if ! /usr/bin/time -f "%M" -o "$work/rss" "${side[@]:1}" >"$work/out" 2>"$work/err"; then
 		echo "FAILED: ${side[*]:1}" >&2
 		tail -5 "$work/err" >&2
 		return 1
 	fi
-	t1=$(now)
+	t1=$EPOCHREALTIME
 	T=$(echo "$t1 - $t0" | bc -l)
 	if [[ -n "${SELF_TIMED:-}" ]]; then
 		T=$(tail -1 "$work/out")
@@ -193,7 +198,7 @@ echo "- every comparison: $PAIRS alternating rounds; min and median wall time pe
 echo
 
 # --- Go benchmarks -----------------------------------------------------------
-if [[ -z "${BENCH_SKIP_GO:-}" ]]; then
+if [[ -z "${BENCH_SKIP_GO:-}" ]] && only go; then
 echo "## JWT sign and verify beside the bare crypto operation"
 echo
 go test -run '^$' -bench . -benchtime 300x -count "$JWT_COUNT" ./pkg/signature/jwt/ >"$work/jwt.txt" 2>&1
@@ -278,6 +283,7 @@ nota policy import --force "$work/trustpolicy.json" >/dev/null
 POLICY="$work/xdg/notation/trustpolicy.json"
 STORE="$work/xdg/notation/truststore"
 declare -A SUBJ
+if only verify || only discover || only registry; then
 for r in embedded distribution; do
 	h=${REG[$r]}
 	"$SIGNET" copy "$LAYOUT" "$h/r$N:latest" >/dev/null 2>&1
@@ -294,7 +300,10 @@ for r in embedded distribution; do
 	"$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$h/r$N@$dg" >/dev/null
 done
 
+fi # the subject
+
 # --- verify ------------------------------------------------------------------
+if only verify; then
 echo "## verify: signet vs notation, $N other referrers and one notation signature"
 echo
 echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType."
@@ -304,8 +313,9 @@ for r in embedded distribution; do
 	h=${REG[$r]}
 	ref="$h/r$N@${SUBJ[$r]}"
 	S1=("signet verify" "$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$ref")
-	S2=("notation verify" env XDG_CONFIG_HOME="$work/xdg" "$NOTATION" verify --insecure-registry "$ref")
-	compare "verify ($r)" S1 S2
+	# XDG_CONFIG_HOME set for both sides (no env process timed on one)
+	S2=("notation verify" "$NOTATION" verify --insecure-registry "$ref")
+	XDG_CONFIG_HOME="$work/xdg" compare "verify ($r)" S1 S2
 done
 echo
 echo "Requests of one signet verify (--debug):"
@@ -317,7 +327,10 @@ for r in embedded distribution; do
 done
 echo
 
+fi # verify
+
 # --- discover at N -----------------------------------------------------------
+if only discover; then
 echo "## discover at $N referrers"
 echo
 echo "signet's default follows the referrers of referrers while a level costs at most 1,000 requests (here it stops after the first level); --depth 8 follows every level like oras's default, one request per referrer. Same rounds: signet default, signet --depth 8, oras discover."
@@ -333,7 +346,10 @@ for r in embedded distribution; do
 done
 echo
 
+fi # discover
+
 # --- registry operations -----------------------------------------------------
+if only registry; then
 echo "## The embedded registry vs distribution"
 echo
 echo "One Go client (internal/benchtool) for both; times are its own (no process start-up). Manifest GET/HEAD: 500 sequential requests; tag listing ($((N / 10)) tags): 50 requests; referrers: 10 requests (distribution: GET of its stored sha256-<hex> index, which is all a client gets there, filtered or not). Blobs: a fresh $BLOB_MIB MiB blob each round (POST + monolithic PUT), pulled back (GET, bytes counted)."
@@ -416,7 +432,10 @@ echo
 echo "Peak RSS of the registry processes (VmHWM), after everything above: embedded (disk) $(($(hwm "$EMB_DISK_PID") / 1024)) MiB, distribution $(($(hwm "$DIST_DISK_PID") / 1024)) MiB; embedded --memory (one $BLOB_MIB MiB blob pushed and pulled per process) $((HWM_E / 1024)) MiB."
 echo
 
+fi # registry
+
 # --- many images ---------------------------------------------------------------
+if only many; then
 MANY=${BENCH_MANY:-100}
 [[ -n "${BENCH_QUICK:-}" ]] && MANY=${BENCH_MANY:-10}
 echo "## $MANY signed images: one signet verify vs $MANY notation verify runs"
@@ -448,7 +467,10 @@ echo
 echo "Requests: $all for the $MANY images ($(ratio "$all" "$MANY") per image); $one for one image alone."
 echo
 
+fi # many
+
 # --- start-up ----------------------------------------------------------------
+if only startup; then
 echo "## Start-up"
 echo
 table_head
@@ -459,7 +481,10 @@ echo
 echo "bin/signet: $(echo "scale=1; $(stat -c %s "$SIGNET") / 1048576" | bc -l) MiB."
 echo
 
+fi # startup
+
 # --- the walkthrough ---------------------------------------------------------
+if only walkthrough; then
 echo "## The walkthrough: requests per step, signet vs oras"
 echo
 echo "signet: sign, push-signature (oci), discover, pull-signature, verify. oras: attach (the same JWT), discover, pull (the artifact). HTTP requests per step (one run; the requests are the point, not the time)."
@@ -494,8 +519,11 @@ for r in embedded distribution; do
 done
 echo
 
+fi # walkthrough
+
 # --- concurrent signers (docs/reliability.md) --------------------------------
 cd "$ROOT"
+if only stress; then
 STRESS_TRIALS=20
 [[ -n "${BENCH_QUICK:-}" ]] && STRESS_TRIALS=2
 echo "## Concurrent signers: 16 push-signature processes for one subject"
@@ -533,7 +561,10 @@ for ((trial = 0; trial < 3; trial++)); do
 done
 echo
 
+fi # stress
+
 # --- --memory against --root (docs/performance.md) ---------------------------
+if only upload; then
 UPLOAD_MIB=300 UPLOAD_PAIRS=5
 [[ -n "${BENCH_QUICK:-}" ]] && UPLOAD_MIB=32 UPLOAD_PAIRS=2
 echo "## registry serve: accepting one ${UPLOAD_MIB} MiB blob, --memory against --root"
@@ -542,6 +573,8 @@ echo "Alternating pairs (memory, root, ...), $UPLOAD_PAIRS of them, each on a fr
 echo
 "$ROOT/scripts/bench-upload.sh" "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
 echo
+
+fi # upload
 
 echo "## Summary"
 echo
