@@ -3,6 +3,7 @@ package registry
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -81,5 +82,36 @@ func TestNestedReferrersHint(t *testing.T) {
 				t.Errorf("a referrer with a prototype link: hint %q, want some", got)
 			}
 		})
+	}
+}
+
+// TestColdListingManyReferrers: the first listing of a subject with more
+// referrers than forEachParallel does alone (its index read concurrently)
+// lists every one of them, once.
+func TestColdListingManyReferrers(t *testing.T) {
+	rg, base := newTestRegistry(t, Config{Root: t.TempDir()})
+	pushBlob(t, base, "r", []byte("{}"))
+	pushBlob(t, base, "r", []byte("x"))
+	subject := digest.FromString("subject")
+	const n = 600
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			m := typedReferrer(subject, "application/vnd.test", i)
+			resp, body := do(t, http.MethodPut, base+"/v2/r/manifests/"+digest.FromBytes(m).String(), mtOCIManifest, m)
+			if resp.StatusCode != http.StatusCreated {
+				t.Errorf("push %d: %d %s", i, resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	rg.refs = newRefCache(DefaultReferrersCacheSize) // cold
+	got, _ := listReferrers(t, base, subject, "")
+	seen := map[string]bool{}
+	for _, d := range got {
+		seen[d] = true
+	}
+	if len(got) != n || len(seen) != n {
+		t.Errorf("cold listing: %d entries, %d distinct, want %d", len(got), len(seen), n)
 	}
 }
