@@ -26,7 +26,7 @@ all: build
 
 ## build: build bin/signet with the version stamped in
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/signet ./cmd/signet
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/signet ./cmd/signet
 
 ## test: everything: lint, docs check, unit tests and testscripts under -race,
 ## the OCI scripts against a real distribution registry, oras interop, and the

@@ -34,15 +34,16 @@
 #   - copy: signet copy -r vs oras cp -r of an image with 1,000 referrers
 #     (BENCH_COPY_N), embedded -> distribution and back, wall time and
 #     requests; signet copy vs oras cp of a 300 MiB image; the requests of
-#     a repeated copy -r. BENCH_ONLY=copy runs this section alone (after
-#     starting the registries); BENCH_COPY_N and BENCH_COPY_MIB override
+#     a repeated copy -r. BENCH_COPY_N and BENCH_COPY_MIB override
 #     the referrers and the image size.
 #
 # Wall time of a CLI: from fork to exit; peak RSS: /usr/bin/time's maximum
 # resident set size. Prints Markdown; also writes it to $BENCH_OUT (default
 # bin/bench-results.md). BENCH_QUICK=1 for a smoke run (2 pairs, BENCH_N
 # referrers, default 300, small blobs); BENCH_SKIP_GO=1 leaves out the Go
-# benchmarks.
+# benchmarks. BENCH_ONLY=SECTION[,SECTION…] runs only those sections: go,
+# verify, discover, registry, many, startup, walkthrough, stress, upload, copy
+# (e.g. BENCH_ONLY=verify BENCH_PAIRS=9 scripts/bench.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -66,6 +67,8 @@ if [[ -n "${BENCH_QUICK:-}" ]]; then
 	BLOB_MIB=16
 fi
 SPREAD=25 # per cent
+# only SECTION: whether BENCH_ONLY (empty: everything) names SECTION.
+only() { [[ -z "${BENCH_ONLY:-}" || ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 for t in "$SIGNET" "$ORAS" "$TOOLS/registry" "$NOTATION"; do
 	[[ -x "$t" ]] || { echo "missing $t: run 'make build tools seed-tools'" >&2; exit 1; }
@@ -111,13 +114,14 @@ minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 run_side() {
 	local -n side=$1
 	local t0 t1
-	t0=$(now)
+	# $EPOCHREALTIME, not $(date): no fork of our own inside the timing
+	t0=$EPOCHREALTIME
 	if ! /usr/bin/time -f "%M" -o "$work/rss" "${side[@]:1}" >"$work/out" 2>"$work/err"; then
 		echo "FAILED: ${side[*]:1}" >&2
 		tail -5 "$work/err" >&2
 		return 1
 	fi
-	t1=$(now)
+	t1=$EPOCHREALTIME
 	T=$(echo "$t1 - $t0" | bc -l)
 	if [[ -n "${SELF_TIMED:-}" ]]; then
 		T=$(tail -1 "$work/out")
@@ -199,7 +203,7 @@ echo "- every comparison: $PAIRS alternating rounds; min and median wall time pe
 echo
 
 # --- Go benchmarks -----------------------------------------------------------
-if [[ -z "${BENCH_SKIP_GO:-}" && -z "${BENCH_ONLY:-}" ]]; then
+if [[ -z "${BENCH_SKIP_GO:-}" ]] && only go; then
 echo "## JWT sign and verify beside the bare crypto operation"
 echo
 go test -run '^$' -bench . -benchtime 300x -count "$JWT_COUNT" ./pkg/signature/jwt/ >"$work/jwt.txt" 2>&1
@@ -323,12 +327,6 @@ bench_copy() {
 	echo "- copy, $CMIB MiB image: signet $(requests_signet "$work/c.s"), oras $(requests_oras "$work/c.o")"
 	echo
 }
-if [[ "${BENCH_ONLY:-}" == copy ]]; then
-	bench_copy
-	exec 1>&3
-	echo "results written to $OUT" >&2
-	exit 0
-fi
 
 # --- the subject: N other referrers and one notation signature ---------------
 nota() { env XDG_CONFIG_HOME="$work/xdg" "$NOTATION" "$@"; }
@@ -341,6 +339,7 @@ nota policy import --force "$work/trustpolicy.json" >/dev/null
 POLICY="$work/xdg/notation/trustpolicy.json"
 STORE="$work/xdg/notation/truststore"
 declare -A SUBJ
+if only verify || only discover || only registry; then
 for r in embedded distribution; do
 	h=${REG[$r]}
 	"$SIGNET" copy "$LAYOUT" "$h/r$N:latest" >/dev/null 2>&1
@@ -357,7 +356,10 @@ for r in embedded distribution; do
 	"$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$h/r$N@$dg" >/dev/null
 done
 
+fi # the subject
+
 # --- verify ------------------------------------------------------------------
+if only verify; then
 echo "## verify: signet vs notation, $N other referrers and one notation signature"
 echo
 echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType."
@@ -367,8 +369,9 @@ for r in embedded distribution; do
 	h=${REG[$r]}
 	ref="$h/r$N@${SUBJ[$r]}"
 	S1=("signet verify" "$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$ref")
-	S2=("notation verify" env XDG_CONFIG_HOME="$work/xdg" "$NOTATION" verify --insecure-registry "$ref")
-	compare "verify ($r)" S1 S2
+	# XDG_CONFIG_HOME set for both sides (no env process timed on one)
+	S2=("notation verify" "$NOTATION" verify --insecure-registry "$ref")
+	XDG_CONFIG_HOME="$work/xdg" compare "verify ($r)" S1 S2
 done
 echo
 echo "Requests of one signet verify (--debug):"
@@ -380,7 +383,10 @@ for r in embedded distribution; do
 done
 echo
 
+fi # verify
+
 # --- discover at N -----------------------------------------------------------
+if only discover; then
 echo "## discover at $N referrers"
 echo
 echo "signet's default follows the referrers of referrers while a level costs at most 1,000 requests (here it stops after the first level); --depth 8 follows every level like oras's default, one request per referrer. Same rounds: signet default, signet --depth 8, oras discover."
@@ -396,7 +402,10 @@ for r in embedded distribution; do
 done
 echo
 
+fi # discover
+
 # --- registry operations -----------------------------------------------------
+if only registry; then
 echo "## The embedded registry vs distribution"
 echo
 echo "One Go client (internal/benchtool) for both; times are its own (no process start-up). Manifest GET/HEAD: 500 sequential requests; tag listing ($((N / 10)) tags): 50 requests; referrers: 10 requests (distribution: GET of its stored sha256-<hex> index, which is all a client gets there, filtered or not). Blobs: a fresh $BLOB_MIB MiB blob each round (POST + monolithic PUT), pulled back (GET, bytes counted)."
@@ -479,7 +488,10 @@ echo
 echo "Peak RSS of the registry processes (VmHWM), after everything above: embedded (disk) $(($(hwm "$EMB_DISK_PID") / 1024)) MiB, distribution $(($(hwm "$DIST_DISK_PID") / 1024)) MiB; embedded --memory (one $BLOB_MIB MiB blob pushed and pulled per process) $((HWM_E / 1024)) MiB."
 echo
 
+fi # registry
+
 # --- many images ---------------------------------------------------------------
+if only many; then
 MANY=${BENCH_MANY:-100}
 [[ -n "${BENCH_QUICK:-}" ]] && MANY=${BENCH_MANY:-10}
 echo "## $MANY signed images: one signet verify vs $MANY notation verify runs"
@@ -511,7 +523,10 @@ echo
 echo "Requests: $all for the $MANY images ($(ratio "$all" "$MANY") per image); $one for one image alone."
 echo
 
+fi # many
+
 # --- start-up ----------------------------------------------------------------
+if only startup; then
 echo "## Start-up"
 echo
 table_head
@@ -522,7 +537,10 @@ echo
 echo "bin/signet: $(echo "scale=1; $(stat -c %s "$SIGNET") / 1048576" | bc -l) MiB."
 echo
 
+fi # startup
+
 # --- the walkthrough ---------------------------------------------------------
+if only walkthrough; then
 echo "## The walkthrough: requests per step, signet vs oras"
 echo
 echo "signet: sign, push-signature (oci), discover, pull-signature, verify. oras: attach (the same JWT), discover, pull (the artifact). HTTP requests per step (one run; the requests are the point, not the time)."
@@ -557,8 +575,11 @@ for r in embedded distribution; do
 done
 echo
 
+fi # walkthrough
+
 # --- concurrent signers (docs/reliability.md) --------------------------------
 cd "$ROOT"
+if only stress; then
 STRESS_TRIALS=20
 [[ -n "${BENCH_QUICK:-}" ]] && STRESS_TRIALS=2
 echo "## Concurrent signers: 16 push-signature processes for one subject"
@@ -596,7 +617,10 @@ for ((trial = 0; trial < 3; trial++)); do
 done
 echo
 
+fi # stress
+
 # --- --memory against --root (docs/performance.md) ---------------------------
+if only upload; then
 UPLOAD_MIB=300 UPLOAD_PAIRS=5
 [[ -n "${BENCH_QUICK:-}" ]] && UPLOAD_MIB=32 UPLOAD_PAIRS=2
 echo "## registry serve: accepting one ${UPLOAD_MIB} MiB blob, --memory against --root"
@@ -606,7 +630,11 @@ echo
 "$ROOT/scripts/bench-upload.sh" "$SIGNET" "$UPLOAD_MIB" "$UPLOAD_PAIRS"
 echo
 
+fi # upload
+
+if only copy; then
 bench_copy
+fi # copy
 
 echo "## Summary"
 echo

@@ -230,10 +230,12 @@ func TestDiscoverBudget(t *testing.T) {
 		budget        int
 	}{
 		// resolve, links, referrers API, one HEAD confirming the links
-		// entry's digest; depth 2: links and referrers API of the artifact.
-		{"full", "prototype", 6},
-		// resolve, links, referrers API; depth 2: both again for the artifact.
-		{"full", "oci", 5},
+		// entry's digest; no depth 2: the embedded registry's referrers
+		// answer says no referrer has referrers of its own
+		// (Signet-Nested-Referrers: none).
+		{"full", "prototype", 4},
+		// resolve, links, referrers API (saying none has referrers).
+		{"full", "oci", 3},
 		// resolve, links (404), referrers API (404), the subject's tag;
 		// depth 2: the artifact's tag only.
 		{"noapi", "oci", 5},

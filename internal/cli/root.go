@@ -71,7 +71,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 		case <-done:
 		}
 	}()
-	root := NewRootCmd(streams)
+	root := newRootCmd(streams, soleCommand(args))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var sig *signalled
@@ -159,7 +159,11 @@ func oneLine(err error) string {
 }
 
 // NewRootCmd builds the signet command tree.
-func NewRootCmd(streams IOStreams) *cobra.Command {
+func NewRootCmd(streams IOStreams) *cobra.Command { return newRootCmd(streams, "") }
+
+// newRootCmd builds the command tree; with only set (soleCommand), the
+// root and that one top-level command: what a run of it needs.
+func newRootCmd(streams IOStreams, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "signet",
 		Short: "Sign container images and keep their signatures next to them in OCI registries",
@@ -222,21 +226,48 @@ costs at most 40 s (docs/cli-conventions.md).`,
 	// An unknown command is a usage error with suggestions (groupArgs),
 	// as for 'signet generate' and 'signet registry'.
 	groupCmd(root)
-	root.AddCommand(
-		newCopyCmd(streams),
-		newGenerateCmd(streams),
-		newSignCmd(streams),
-		newPushSignatureCmd(streams),
-		newDiscoverCmd(streams),
-		newPullSignatureCmd(streams),
-		newVerifyCmd(streams),
-		newDeleteSignatureCmd(streams),
-		newLoginCmd(streams),
-		newLogoutCmd(streams),
-		newVersionCmd(streams),
-		newRegistryCmd(streams),
-	)
+	for _, c := range commands {
+		if only == "" || only == c.name {
+			root.AddCommand(c.new(streams))
+		}
+	}
 	return root
+}
+
+// commands are signet's top-level commands, in the order help lists them.
+var commands = []struct {
+	name string
+	new  func(IOStreams) *cobra.Command
+}{
+	{"copy", newCopyCmd},
+	{"generate", newGenerateCmd},
+	{"sign", newSignCmd},
+	{"push-signature", newPushSignatureCmd},
+	{"discover", newDiscoverCmd},
+	{"pull-signature", newPullSignatureCmd},
+	{"verify", newVerifyCmd},
+	{"delete-signature", newDeleteSignatureCmd},
+	{"login", newLoginCmd},
+	{"logout", newLogoutCmd},
+	{"version", newVersionCmd},
+	{"registry", newRegistryCmd},
+}
+
+// soleCommand returns the top-level command args run, when it is one of
+// commands: Run then builds that command alone, not the whole tree (whose
+// flags, help and sub-commands cost about a millisecond at every start).
+// Anything else — help, completion, --version, an unknown word — gets the
+// whole tree.
+func soleCommand(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	for _, c := range commands {
+		if args[0] == c.name {
+			return c.name
+		}
+	}
+	return ""
 }
 
 // missingInput is target.MissingInput: the one rule for local inputs.

@@ -201,7 +201,8 @@ func (d *Discoverer) Discover(ctx context.Context) (*Graph, error) {
 // DiscoverSubject builds the referrers graph of a resolved subject.
 func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descriptor) (*Graph, error) {
 	g := &Graph{Reference: d.ref.Raw, Subject: subject, Mechanisms: map[string]string{}}
-	top, _, err := d.level(ctx, subject, g.Mechanisms, listing{max: d.opts.MaxReferrers})
+	tctx := d.nestedProbe(ctx, 1)
+	top, _, err := d.level(tctx, subject, g.Mechanisms, listing{max: d.opts.MaxReferrers})
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +215,9 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 		visited[n.Digest] = true
 	}
 	frontier := top
+	if leaf(tctx) {
+		frontier = nil // the registry says none of them has referrers
+	}
 	for depth := 2; depth <= d.opts.Depth && len(frontier) > 0; depth++ {
 		d.maybeListTags(ctx, len(frontier))
 		if b := d.opts.LevelBudget; b > 0 {
@@ -240,10 +244,12 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 				break
 			}
 			eg.Go(func() error {
-				kids, _, err := d.level(ectx, n.Descriptor, nil, listing{max: d.opts.MaxReferrers})
+				lctx := d.nestedProbe(ectx, depth)
+				kids, _, err := d.level(lctx, n.Descriptor, nil, listing{max: d.opts.MaxReferrers})
 				if err != nil {
 					return err
 				}
+				kidsLeaves := leaf(lctx)
 				mu.Lock()
 				defer mu.Unlock()
 				for _, k := range kids {
@@ -261,7 +267,9 @@ func (d *Discoverer) DiscoverSubject(ctx context.Context, subject ocispec.Descri
 					}
 					visited[k.Digest] = true
 					n.Referrers = append(n.Referrers, k)
-					next = append(next, k)
+					if !kidsLeaves {
+						next = append(next, k)
+					}
 				}
 				return nil
 			})
@@ -890,4 +898,25 @@ func (d *Discoverer) resolveLinkDigests(ctx context.Context, nodes []*Node) {
 		})
 	}
 	_ = eg.Wait()
+}
+
+// nestedProbe returns ctx asking the registry, with the referrers listing
+// of a subject at depth, whether any of its referrers has referrers of its
+// own (remote.WithNestedProbe; signet's embedded registry answers), when
+// the discovery goes deeper than depth. leaf(ctx) then reports "none".
+func (d *Discoverer) nestedProbe(ctx context.Context, depth int) context.Context {
+	if depth >= d.opts.Depth {
+		return ctx
+	}
+	ctx, p := remote.WithNestedProbe(ctx)
+	return context.WithValue(ctx, probeKey{}, p)
+}
+
+type probeKey struct{}
+
+// leaf reports that the registry said none of the referrers listed with
+// ctx (from nestedProbe) has referrers of its own.
+func leaf(ctx context.Context) bool {
+	p, _ := ctx.Value(probeKey{}).(*remote.NestedProbe)
+	return p != nil && p.None()
 }

@@ -5,27 +5,35 @@ import (
 	_ "crypto/sha512"
 	"net/http"
 	"regexp"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 )
 
 const maxNameLength = 255
 
+// The grammars are compiled on first use, not at package initialisation:
+// every signet command links this package, and only registry serve uses
+// them.
 var (
 	// Repository name grammar of the distribution specification. A path
 	// component can never be "", "." or "..", nor begin with "_", so names
 	// are safe as relative paths and cannot collide with the storage's
 	// reserved "_"-prefixed directories.
-	nameRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	nameRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	})
 	// Tag grammar: never "." or "..", never contains "/".
-	tagRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	tagRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	})
 )
 
 func validName(name string) bool {
-	return len(name) <= maxNameLength && nameRE.MatchString(name)
+	return len(name) <= maxNameLength && nameRE().MatchString(name)
 }
 
-func validTag(tag string) bool { return tagRE.MatchString(tag) }
+func validTag(tag string) bool { return tagRE().MatchString(tag) }
 
 func checkName(name string) error {
 	if !validName(name) {

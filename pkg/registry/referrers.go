@@ -3,6 +3,8 @@ package registry
 import (
 	"bytes"
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -27,6 +29,17 @@ func (rg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, repo, d
 	if filter != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}
+	if r.Header.Get(HeaderWantNested) != "" {
+		nested, err := rg.nestedReferrers(repo, subject)
+		if err != nil {
+			return err
+		}
+		v := "none"
+		if nested {
+			v = "some"
+		}
+		w.Header().Set(HeaderNested, v)
+	}
 	return writeBody(w, r, mtOCIIndex, b)
 }
 
@@ -38,15 +51,19 @@ func (rg *Registry) loadReferrers(repo string, subject digest.Digest) (*refSubje
 	if err != nil {
 		return nil, err
 	}
+	stored := make([]bool, len(entries))
+	err = forEachParallel(len(entries), func(i int) error {
+		ok, err := rg.store.hasManifest(repo, entries[i].member)
+		stored[i] = ok
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	s := newRefSubject()
-	for _, e := range entries {
+	for i, e := range entries {
 		at, desc, ok := bytes.Cut(e.data, []byte{'\n'})
-		if !ok {
-			continue
-		}
-		if ok, err := rg.store.hasManifest(repo, e.member); err != nil {
-			return nil, err
-		} else if !ok {
+		if !ok || !stored[i] {
 			continue
 		}
 		s.put(string(at), e.member, desc)
@@ -59,4 +76,44 @@ type imageIndex struct {
 	SchemaVersion int          `json:"schemaVersion"`
 	MediaType     string       `json:"mediaType"`
 	Manifests     []descriptor `json:"manifests"`
+}
+
+// forEachParallel calls fn(i) for every i in [0, n): on up to 4
+// goroutines when n is large enough for it to pay (file look-ups of a
+// subject index), in order otherwise. The first error is returned.
+func forEachParallel(n int, fn func(i int) error) error {
+	const workers, minPerWorker = 4, 256
+	if n < 2*minPerWorker {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next    atomic.Int64
+		errOnce sync.Once
+		first   error
+		wg      sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(64)) - 64
+				if i >= n {
+					return
+				}
+				for j := i; j < min(i+64, n); j++ {
+					if err := fn(j); err != nil {
+						errOnce.Do(func() { first = err })
+						next.Store(int64(n)) // stop the others
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }

@@ -309,51 +309,25 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// readFromChunk is how much one ReadFrom call hands to the connection
-// before the write deadline is pushed forward again.
-const readFromChunk = 8 << 20
+// copyBufs are the buffers blob downloads are copied through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// ReadFrom lets blob downloads (http.ServeContent copying a file) reach
-// the connection's sendfile: no copy through user space. It goes in chunks
-// of 8 MiB, the write deadline pushed forward before each, so a client may
-// take as long as it needs in total but never stall for more than
-// bodyIdleTimeout on one chunk.
+// ReadFrom copies a blob download (http.ServeContent copying a file)
+// through a pooled 256 KiB buffer; every Write pushes the write deadline
+// forward (at most once a second), so a client may take as long as it
+// needs in total but never stall for more than bodyIdleTimeout.
+//
+// It deliberately does not hand the file to the connection's sendfile
+// (the ResponseWriter's own ReadFrom): on loopback, 256 MiB from the page
+// cache took 0.41-0.73 s that way against 0.28-0.39 s copied through
+// 256 KiB writes (and 0.30-0.36 s through 64 KiB, 0.28-0.47 s through
+// 1 MiB), alternating runs on the bench machine; sendfile hit the full
+// socket buffer (EAGAIN) on almost every other call.
 func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
-	rf, ok := w.ResponseWriter.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{w}, src)
-	}
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	// A limited file stays one *io.LimitedReader around the file: the
-	// form sendfile recognises.
-	inner, limit := src, int64(-1)
-	lr, limited := src.(*io.LimitedReader)
-	if limited {
-		inner, limit = lr.R, lr.N
-	}
-	var total int64
-	for limit != 0 {
-		chunk := int64(readFromChunk)
-		if limit >= 0 && limit < chunk {
-			chunk = limit
-		}
-		now := time.Now()
-		w.deadlineSet = now
-		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(now.Add(bodyIdleTimeout))
-		n, err := rf.ReadFrom(&io.LimitedReader{R: inner, N: chunk})
-		total += n
-		w.n += n
-		if limited {
-			limit -= n
-			lr.N = limit
-		}
-		if err != nil || n < chunk {
-			return total, err
-		}
-	}
-	return total, nil
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	// Neither side's ReaderFrom/WriterTo: they would bypass the buffer.
+	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
 }
 
 func (w *statusWriter) status() int {

@@ -54,6 +54,9 @@ type storage interface {
 	putIndex(repo, kind string, subject digest.Digest, e indexEntry) error
 	listIndex(repo, kind string, subject digest.Digest) ([]indexEntry, error) // sorted by member
 	deleteIndex(repo, kind string, subject, member digest.Digest) error
+	// indexSubjects lists the subjects with an index of kind (nested.go).
+	indexSubjects(repo, kind string) ([]digest.Digest, error)
+	hasIndex(repo, kind string, subject, member digest.Digest) (bool, error)
 
 	close() error
 }

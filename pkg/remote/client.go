@@ -274,6 +274,7 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		req = req.Clone(req.Context())
 		req.Header.Set("Accept", ocispec.MediaTypeImageIndex)
 	}
+	req, nested := nestedRequest(req)
 	hctx, stopHeaderWait := context.WithCancelCause(req.Context())
 	ctx, cancel := context.WithTimeout(hctx, t.client.opts.Timeout)
 	var state atomic.Int32 // 0 waiting for headers, 1 headers arrived, 2 header timeout
@@ -308,6 +309,9 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		cancel()
 		stopHeaderWait(nil)
 		return nil, err
+	}
+	if nested != nil {
+		nested.record(resp)
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(); stopHeaderWait(nil) }}
 	return resp, nil
