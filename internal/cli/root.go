@@ -19,6 +19,7 @@ import (
 	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/internal/target"
 	"github.com/signet-oci/signet/pkg/errdef"
+	"github.com/signet-oci/signet/pkg/remote"
 )
 
 // Exit statuses (docs/exit-codes.md).
@@ -87,8 +88,10 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "--timeout") {
-		// A wait outside any registry request ran out of the deadline.
+	var explained *remote.ExplainedError
+	if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &explained) {
+		// A wait outside any registry request ran out of the deadline
+		// (one inside a request is explained by the remote group).
 		err = fmt.Errorf("%w; the command did not finish within the bound --timeout sets", err)
 	}
 	fmt.Fprintln(streams.Err, "Error: "+oneLine(err))

@@ -20,7 +20,7 @@ import (
 // host is the one the error names (HostOf) when it names one. An error
 // already explained, or one Explain has no hint for, is returned as it is.
 func Explain(host string, err error) error {
-	var done *explained
+	var done *ExplainedError
 	if err == nil || errors.As(err, &done) {
 		return err
 	}
@@ -75,7 +75,7 @@ func Explain(host string, err error) error {
 	if hint == "" {
 		return err
 	}
-	return &explained{hint: hint, err: err}
+	return &ExplainedError{Hint: hint, Err: err}
 }
 
 // HostOf is the registry host (host[:port]) a transport or registry error
@@ -102,13 +102,16 @@ func HostOf(err error) string {
 	return ""
 }
 
-type explained struct {
-	hint string
-	err  error
+// ExplainedError is a transport or registry error with the user's line
+// for it (Hint): what Explain returns. Callers test for it with errors.As
+// rather than reading the text (the CLI adds no second hint to one).
+type ExplainedError struct {
+	Hint string
+	Err  error
 }
 
-func (e *explained) Error() string { return e.hint }
-func (e *explained) Unwrap() error { return e.err }
+func (e *ExplainedError) Error() string { return e.Hint }
+func (e *ExplainedError) Unwrap() error { return e.Err }
 
 // IsUnauthorized reports whether err is a registry's 401 answer.
 func IsUnauthorized(err error) bool {
