@@ -95,6 +95,9 @@ cleanup() {
 }
 trap cleanup EXIT
 go build -o "$work/benchtool" ./internal/benchtool
+# the floor: oras-go, notation-go and go-digest linked, nothing run (built
+# as bin/signet is: static, stripped)
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/floor" ./internal/benchtool/floor
 BT="$work/benchtool"
 
 exec 3>&1
@@ -362,16 +365,19 @@ fi # the subject
 if only verify; then
 echo "## verify: signet vs notation, $N other referrers and one notation signature"
 echo
-echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType."
+echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType. The floor is internal/benchtool/floor: a program that links oras-go's registry client, notation-go's verifier and go-digest and exits at once (their package initialisation and the Go runtime's start); its ratio is the most any verify built on those libraries can reach against notation on this machine."
 echo
 table_head
 for r in embedded distribution; do
 	h=${REG[$r]}
 	ref="$h/r$N@${SUBJ[$r]}"
 	S1=("signet verify" "$SIGNET" verify --trust-policy "$POLICY" --trust-store "$STORE" "$ref")
-	# XDG_CONFIG_HOME set for both sides (no env process timed on one)
+	# the floor: what any program linking oras-go and notation-go pays
+	# before it does anything (internal/benchtool/floor)
+	S0=("floor (libraries linked, nothing run)" "$work/floor")
+	# XDG_CONFIG_HOME set for every side (no env process timed on one)
 	S2=("notation verify" "$NOTATION" verify --insecure-registry "$ref")
-	XDG_CONFIG_HOME="$work/xdg" compare "verify ($r)" S1 S2
+	XDG_CONFIG_HOME="$work/xdg" compare "verify ($r)" S1 S0 S2
 done
 echo
 echo "Requests of one signet verify (--debug):"
@@ -531,8 +537,9 @@ echo "## Start-up"
 echo
 table_head
 S1=("signet version" "$SIGNET" version)
+S0=("notation version" "$NOTATION" version)
 S2=("oras version" "$ORAS" version)
-compare "version" S1 S2
+compare "version" S1 S0 S2
 echo
 echo "bin/signet: $(echo "scale=1; $(stat -c %s "$SIGNET") / 1048576" | bc -l) MiB."
 echo

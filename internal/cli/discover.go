@@ -6,8 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
-	"github.com/olekukonko/tablewriter"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
@@ -239,12 +239,32 @@ func (g DiscoverResult) writeTree(out io.Writer) error {
 	return w.Flush()
 }
 
-// writeTable prints one row per referrer, with its depth.
+// writeTable prints one row per referrer, with its depth, in columns
+// aligned by the standard library's text/tabwriter. (tablewriter, used here
+// before, allocates a 663 KB width cache at package initialisation: every
+// signet process paid for it, whatever the command; see docs/performance.md.)
 func (g DiscoverResult) writeTable(w io.Writer) error {
-	t := tablewriter.NewWriter(w)
-	t.Header("Depth", "Digest", "Artifact type", "Found by", "Size")
-	var walk func(ns []DiscoverReferrer, depth int) error
-	walk = func(ns []DiscoverReferrer, depth int) error {
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) {
+		for i, c := range cells {
+			// A cell is one line: a tab or newline from the registry
+			// would break the columns.
+			c = strings.Map(func(r rune) rune {
+				if r == '\t' || r == '\n' || r == '\r' {
+					return ' '
+				}
+				return r
+			}, c)
+			if i > 0 {
+				fmt.Fprint(t, "\t")
+			}
+			fmt.Fprint(t, c)
+		}
+		fmt.Fprint(t, "\n")
+	}
+	row("DEPTH", "DIGEST", "ARTIFACT TYPE", "FOUND BY", "SIZE")
+	var walk func(ns []DiscoverReferrer, depth int)
+	walk = func(ns []DiscoverReferrer, depth int) {
 		for _, n := range ns {
 			at := n.ArtifactType
 			if at == "" {
@@ -254,25 +274,14 @@ func (g DiscoverResult) writeTable(w io.Writer) error {
 			if !n.DigestVerified {
 				dg += " (computed)"
 			}
-			if err := t.Append(fmt.Sprint(depth), dg, at, strings.Join(n.FoundBy, ","), fmt.Sprint(n.Size)); err != nil {
-				return err
-			}
-			if err := walk(n.Referrers, depth+1); err != nil {
-				return err
-			}
+			row(fmt.Sprint(depth), dg, at, strings.Join(n.FoundBy, ","), fmt.Sprint(n.Size))
+			walk(n.Referrers, depth+1)
 		}
-		return nil
 	}
-	if err := walk(g.Referrers, 1); err != nil {
-		return err
-	}
+	walk(g.Referrers, 1)
 	for _, m := range g.Manifests {
-		if err := t.Append("-", m.Digest.String(), manifestLabel(m.Descriptor), "index", fmt.Sprint(m.Size)); err != nil {
-			return err
-		}
-		if err := walk(m.Referrers, 1); err != nil {
-			return err
-		}
+		row("-", m.Digest.String(), manifestLabel(m.Descriptor), "index", fmt.Sprint(m.Size))
+		walk(m.Referrers, 1)
 	}
-	return t.Render()
+	return t.Flush()
 }

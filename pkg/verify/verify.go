@@ -151,21 +151,19 @@ func InSource(ctx context.Context, src discover.Source, ref reference.Reference,
 // whatever d discovers in (a registry: discover.New; a Source:
 // discover.NewSource). d's options should be DiscoverOptions(opts).
 func Discovered(ctx context.Context, d *discover.Discoverer, ref reference.Reference, opts Options) (*Report, error) {
-	subject, err := d.Resolve(ctx)
-	if err != nil {
+	subject, found, warnings, err := resolveAndFind(ctx, d, ref, discover.SignatureOptions{MaxSignatures: opts.MaxSignatures, Formats: opts.Formats})
+	if subject.Digest == "" {
 		return nil, err
 	}
-	rep := &Report{Reference: ref.Raw, Subject: subject, Signatures: []*Verdict{}}
+	rep := &Report{Reference: ref.Raw, Subject: subject, Signatures: []*Verdict{}, Warnings: warnings}
+	if err != nil {
+		return rep, err
+	}
 	if opts.Revocation == nil {
 		// One checker per run: a signer's chain is checked once.
 		if opts.Revocation, err = revocation.New(revocation.Options{}); err != nil {
 			return nil, err
 		}
-	}
-	found, warnings, err := d.Signatures(ctx, subject, discover.SignatureOptions{MaxSignatures: opts.MaxSignatures, Formats: opts.Formats})
-	rep.Warnings = warnings
-	if err != nil {
-		return rep, err
 	}
 	for _, f := range found {
 		artifactDesc := f.Artifact
@@ -190,6 +188,46 @@ func Discovered(ctx context.Context, d *discover.Discoverer, ref reference.Refer
 		return rep, errdef.Verification(fmt.Errorf("%s: %d signature(s) found, none valid", ref.WithDigest(subject.Digest), len(rep.Signatures)))
 	}
 	return rep, nil
+}
+
+// resolveAndFind resolves the subject ref names and finds its signatures.
+// A reference by digest already names what is listed: the listing and
+// the signatures' fetches start at once, beside the request that resolves
+// the subject (one round trip less), and what they found is used only if
+// the subject resolves to that digest. A reference by tag is resolved
+// first. The subject is zero when it did not resolve; err then says why.
+func resolveAndFind(ctx context.Context, d *discover.Discoverer, ref reference.Reference, opts discover.SignatureOptions) (ocispec.Descriptor, []*discover.Found, []string, error) {
+	if ref.Digest == "" {
+		subject, err := d.Resolve(ctx)
+		if err != nil {
+			return ocispec.Descriptor{}, nil, nil, err
+		}
+		found, warnings, err := d.Signatures(ctx, subject, opts)
+		return subject, found, warnings, err
+	}
+	type resolved struct {
+		desc ocispec.Descriptor
+		err  error
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan resolved, 1)
+	go func() {
+		desc, err := d.Resolve(fctx)
+		if err != nil {
+			cancel() // no subject: what the listing finds is not wanted
+		}
+		ch <- resolved{desc, err}
+	}()
+	found, warnings, ferr := d.Signatures(fctx, ocispec.Descriptor{Digest: ref.Digest}, opts)
+	r := <-ch
+	switch {
+	case r.err != nil:
+		return ocispec.Descriptor{}, nil, nil, r.err
+	case r.desc.Digest != ref.Digest:
+		return ocispec.Descriptor{}, nil, nil, fmt.Errorf("%s resolved to %s, not the digest asked for", ref.Raw, r.desc.Digest)
+	}
+	return r.desc, found, warnings, ferr
 }
 
 // Envelope checks one signature envelope against subject. It returns the
