@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -522,13 +521,13 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	}
 	if mechanism == TagFallback {
 		list = func(fn func([]ocispec.Descriptor) error) error {
-			page, err := d.fallbackIndex(ctx, repo, subject, func(m ocispec.Descriptor) bool {
-				if d.opts.ArtifactType != "" && m.ArtifactType != d.opts.ArtifactType {
+			page, err := d.fallbackIndex(ctx, repo, subject, func(artifactType string) bool {
+				if d.opts.ArtifactType != "" && artifactType != d.opts.ArtifactType {
 					return false
 				}
 				// Signatures only: the others are dropped as they are
-				// decoded, never held.
-				return !lim.signatures || maybeSignature(&Node{Descriptor: m})
+				// read, never built nor held.
+				return !lim.signatures || maybeSignature(&Node{Descriptor: ocispec.Descriptor{ArtifactType: artifactType}})
 			})
 			if err != nil || len(page) == 0 {
 				return err
@@ -609,7 +608,7 @@ func (d *Discoverer) referrersOfTypes(ctx context.Context, repo *orasremote.Repo
 // referrers; a tag holding something other than an image index (the
 // subject itself, say) is ignored with a warning. The index is bounded in
 // size and digest-checked, and filtered by ArtifactType.
-func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
+func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keepType func(artifactType string) bool) ([]ocispec.Descriptor, error) {
 	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
@@ -630,83 +629,9 @@ func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Reposit
 	if desc.Size > repo.MaxMetadataBytes {
 		return nil, fmt.Errorf("referrers index at tag %s is %d bytes, over the %d-byte limit", tag, desc.Size, repo.MaxMetadataBytes)
 	}
-	out, err := decodeIndex(rc, desc, keep)
+	out, err := decodeIndexOfTypes(rc, desc, keepType)
 	if err != nil {
 		return nil, fmt.Errorf("the referrers index at tag %s: %w", tag, err)
-	}
-	return out, nil
-}
-
-// decodeIndex reads the image index desc describes from r, streaming: only
-// the entries keep accepts are held, so memory follows what is kept, not
-// the size of the index. Nothing is returned unless the bytes read are
-// exactly desc's size and digest.
-func decodeIndex(r io.Reader, desc ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
-	if err := desc.Digest.Validate(); err != nil {
-		return nil, err
-	}
-	vr := desc.Digest.Verifier()
-	lr := &io.LimitedReader{R: r, N: desc.Size + 1}
-	tee := io.TeeReader(lr, vr)
-	dec := json.NewDecoder(tee)
-	var out []ocispec.Descriptor
-	bad := func(what string) error { return fmt.Errorf("decoding: %s", what) }
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, bad("not a JSON object")
-	}
-	seen := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, bad(err.Error())
-		}
-		if key, _ := t.(string); key != "manifests" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, bad(err.Error())
-			}
-			continue
-		}
-		if seen {
-			return nil, bad(`two "manifests" members`)
-		}
-		seen = true
-		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-			if t == nil && err == nil {
-				continue // "manifests": null
-			}
-			return nil, bad(`"manifests" is not an array`)
-		}
-		for dec.More() {
-			var m ocispec.Descriptor
-			if err := dec.Decode(&m); err != nil {
-				return nil, bad(err.Error())
-			}
-			if keep == nil || keep(m) {
-				out = append(out, m)
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, bad(err.Error())
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, bad(err.Error())
-	}
-	// The rest must be white space, and is read for the size and digest
-	// checks (what the decoder buffered went through the verifier already).
-	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), tee))
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		return nil, bad("bytes after the index")
-	}
-	if n := desc.Size + 1 - lr.N; n != desc.Size {
-		return nil, fmt.Errorf("%d bytes, not the %d the registry announced", n, desc.Size)
-	}
-	if !vr.Verified() {
-		return nil, fmt.Errorf("content does not match its digest %s", desc.Digest)
 	}
 	return out, nil
 }
