@@ -199,9 +199,10 @@ type indexScanner struct {
 	eof  bool
 	rerr error
 
-	stack []byte       // scanValue's open objects and arrays
-	ann   []annotation // the entry's annotations
-	types map[string]string
+	stack []byte            // scanValue's open objects and arrays
+	ann   []annotation      // the entry's annotations
+	types map[string]string // name's
+	own   []byte            // build's
 }
 
 type span struct {
@@ -783,16 +784,16 @@ func (s *indexScanner) entry(keepType func(string) bool) (ocispec.Descriptor, bo
 			}
 			return m, keepType(m.ArtifactType), nil
 		}
-		if !keepType(s.typeName(raw[e.artifactType.start:e.artifactType.end])) {
+		if !keepType(s.name(raw[e.artifactType.start:e.artifactType.end])) {
 			return ocispec.Descriptor{}, false, nil
 		}
 	}
 	return s.build(raw, &e)
 }
 
-// typeName returns b as a string, without allocating for the few artifact
-// types an index repeats.
-func (s *indexScanner) typeName(b []byte) string {
+// name returns b as a string, without allocating for the few media
+// types, artifact types and annotation keys an index repeats.
+func (s *indexScanner) name(b []byte) string {
 	if t, ok := s.types[string(b)]; ok {
 		return t
 	}
@@ -823,22 +824,37 @@ func (s *indexScanner) build(raw []byte, e *simpleEntry) (ocispec.Descriptor, bo
 		}
 		return m, true, nil
 	}
-	str := string(raw)
-	get := func(sp span) string { return str[sp.start:sp.end] }
 	m := ocispec.Descriptor{Size: e.size}
 	if e.members&fMediaType != 0 {
-		m.MediaType = get(e.mediaType)
-	}
-	if e.members&fDigest != 0 {
-		m.Digest = digest.Digest(get(e.digest))
+		m.MediaType = s.name(raw[e.mediaType.start:e.mediaType.end])
 	}
 	if e.members&fArtifactType != 0 {
-		m.ArtifactType = get(e.artifactType)
+		m.ArtifactType = s.name(raw[e.artifactType.start:e.artifactType.end])
+	}
+	// The digest and the annotation values, most often the entry's own,
+	// share one string; the media types and annotation keys an index
+	// repeats are shared by its entries.
+	own := s.own[:0]
+	if e.members&fDigest != 0 {
+		own = append(own, raw[e.digest.start:e.digest.end]...)
+	}
+	for _, a := range s.ann {
+		own = append(own, raw[a.value.start:a.value.end]...)
+	}
+	s.own = own
+	str := string(own)
+	take := func(sp span) string {
+		v := str[:sp.end-sp.start]
+		str = str[len(v):]
+		return v
+	}
+	if e.members&fDigest != 0 {
+		m.Digest = digest.Digest(take(e.digest))
 	}
 	if e.members&fAnnotations != 0 {
 		m.Annotations = make(map[string]string, len(s.ann))
 		for _, a := range s.ann {
-			m.Annotations[get(a.key)] = get(a.value)
+			m.Annotations[s.name(raw[a.key.start:a.key.end])] = take(a.value)
 		}
 	}
 	return m, true, nil
