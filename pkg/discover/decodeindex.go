@@ -26,13 +26,6 @@ func decodeIndex(r io.Reader, desc ocispec.Descriptor, keep func(ocispec.Descrip
 	return readIndex(r, desc, nil, keep, indexReadSize)
 }
 
-// decodeIndexOfTypes is decodeIndex keeping the entries whose artifactType
-// keepType accepts: the entries it rejects are checked as strictly as the
-// others but never built, which costs no allocation per entry.
-func decodeIndexOfTypes(r io.Reader, desc ocispec.Descriptor, keepType func(artifactType string) bool) ([]ocispec.Descriptor, error) {
-	return readIndex(r, desc, keepType, nil, indexReadSize)
-}
-
 // indexReadSize is the read buffer's size (or the index's, when smaller);
 // it grows (doubling) only to hold one entry, or another member of the
 // index, larger than it.
@@ -51,8 +44,11 @@ var errNotSimple = errors.New("not a simple entry")
 
 var errUnexpectedEnd = errors.New("unexpected end of JSON input")
 
-// readIndex is decodeIndex and decodeIndexOfTypes, reading through a buffer
-// of bufSize bytes at first.
+// readIndex is decodeIndex keeping the entries whose artifactType keepType
+// accepts (nil: all) and then that keep accepts, reading through a buffer of
+// bufSize bytes at first. The entries keepType rejects are checked as
+// strictly as the others but never built, which costs no allocation per
+// entry.
 func readIndex(r io.Reader, desc ocispec.Descriptor, keepType func(string) bool, keep func(ocispec.Descriptor) bool, bufSize int) ([]ocispec.Descriptor, error) {
 	if err := desc.Digest.Validate(); err != nil {
 		return nil, err

@@ -260,12 +260,12 @@ func TestDecodeIndex10k(t *testing.T) {
 			t.Fatalf("decodeIndex = %d entries, %v; want the oracle's %d", len(got), err, len(want))
 		}
 	}
-	sigs, err := decodeIndexOfTypes(bytes.NewReader(body), desc, isSignatureType)
+	sigs, err := readIndex(bytes.NewReader(body), desc, isSignatureType, nil, indexReadSize)
 	if err != nil || len(sigs) != 1 || !reflect.DeepEqual(sigs[0], want[len(want)-1]) {
-		t.Fatalf("decodeIndexOfTypes = %+v, %v; want the signature only: %+v", sigs, err, want[len(want)-1])
+		t.Fatalf("readIndex with a type filter = %+v, %v; want the signature only: %+v", sigs, err, want[len(want)-1])
 	}
 	allocs := testing.AllocsPerRun(5, func() {
-		if _, err := decodeIndexOfTypes(bytes.NewReader(body), desc, isSignatureType); err != nil {
+		if _, err := readIndex(bytes.NewReader(body), desc, isSignatureType, nil, indexReadSize); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -321,7 +321,7 @@ func BenchmarkDecodeIndex10k(b *testing.B) {
 		want int
 	}{
 		{"scanner/signatures", func() ([]ocispec.Descriptor, error) {
-			return decodeIndexOfTypes(bytes.NewReader(body), desc, isSignatureType)
+			return readIndex(bytes.NewReader(body), desc, isSignatureType, nil, indexReadSize)
 		}, 1},
 		{"encoding-json/signatures", func() ([]ocispec.Descriptor, error) {
 			return decodeIndexOracle(bytes.NewReader(body), desc, sigs)

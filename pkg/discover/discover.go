@@ -521,28 +521,58 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	}
 	if mechanism == TagFallback {
 		list = func(fn func([]ocispec.Descriptor) error) error {
+			// The index's entries are checked as they are read, as the
+			// loop below checks them, and no more are held than the loop
+			// takes before it stops: an index of millions of tiny
+			// entries holds no more memory than the bound. Their
+			// warnings wait for the index's digest check.
+			var held, heldKept, more int
+			var problems []string
+			past := func() bool { return heldKept > lim.max || held > d.opts.MaxReferrers }
 			page, err := d.fallbackIndex(ctx, repo, subject, func(artifactType string) bool {
-				if d.opts.ArtifactType != "" && artifactType != d.opts.ArtifactType {
+				if past() || d.opts.ArtifactType != "" && artifactType != d.opts.ArtifactType {
 					return false
 				}
 				// Signatures only: the others are dropped as they are
 				// read, never built nor held.
 				return !lim.signatures || maybeSignature(&Node{Descriptor: ocispec.Descriptor{ArtifactType: artifactType}})
+			}, func(m ocispec.Descriptor) bool {
+				if past() {
+					return false
+				}
+				if m.Digest == subject.Digest || !manifest.ValidDigest(m.Digest) {
+					if len(problems) < MaxWarnings {
+						problems = append(problems, listedProblem(mechanism, subject, m))
+					} else {
+						more++ // left out of the warnings anyway
+					}
+					return false
+				}
+				held++
+				if lim.keep == nil || lim.keep(&Node{Descriptor: m, DigestVerified: true, Mechanisms: []string{mechanism}}) {
+					heldKept++
+				}
+				return true
 			})
-			if err != nil || len(page) == 0 {
+			if err != nil {
 				return err
+			}
+			for _, p := range problems {
+				d.warn(p)
+			}
+			d.mu.Lock()
+			d.suppressed += more
+			d.mu.Unlock()
+			if len(page) == 0 {
+				return nil
 			}
 			return fn(page)
 		}
 	}
 	err := list(func(page []ocispec.Descriptor) error {
 		for _, r := range page {
-			if r.Digest == subject.Digest {
-				d.warn(fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest))
-				continue
-			}
-			if !manifest.ValidDigest(r.Digest) {
-				d.warn(fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest))
+			if p := listedProblem(mechanism, subject, r); p != "" {
+				d.warn(p)
 				continue
 			}
 			n := &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}}
@@ -571,6 +601,18 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 		err = nil
 	}
 	return nodes, cut, err
+}
+
+// listedProblem says why r, listed by mechanism as a referrer of subject,
+// is ignored, or "" when it is not.
+func listedProblem(mechanism string, subject, r ocispec.Descriptor) string {
+	switch {
+	case r.Digest == subject.Digest:
+		return fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest)
+	case !manifest.ValidDigest(r.Digest):
+		return fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest)
+	}
+	return ""
 }
 
 // referrersOfTypes lists the referrers of subject of each of types through
@@ -607,8 +649,9 @@ func (d *Discoverer) referrersOfTypes(ctx context.Context, repo *orasremote.Repo
 // to tell a missing tag from one holding something else): no tag is no
 // referrers; a tag holding something other than an image index (the
 // subject itself, say) is ignored with a warning. The index is bounded in
-// size and digest-checked, and filtered by ArtifactType.
-func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keepType func(artifactType string) bool) ([]ocispec.Descriptor, error) {
+// size and digest-checked; only the entries keepType and keep accept are
+// held (readIndex).
+func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keepType func(artifactType string) bool, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
 	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
@@ -629,7 +672,7 @@ func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Reposit
 	if desc.Size > repo.MaxMetadataBytes {
 		return nil, fmt.Errorf("referrers index at tag %s is %d bytes, over the %d-byte limit", tag, desc.Size, repo.MaxMetadataBytes)
 	}
-	out, err := decodeIndexOfTypes(rc, desc, keepType)
+	out, err := readIndex(rc, desc, keepType, keep, indexReadSize)
 	if err != nil {
 		return nil, fmt.Errorf("the referrers index at tag %s: %w", tag, err)
 	}
