@@ -19,9 +19,9 @@ import (
 // The index is read with a scanner exactly as strict as encoding/json's
 // Decoder (TestDecodeIndexDifferential, FuzzDecodeIndex): each entry of
 // the common form (the members of a descriptor without nulls, urls, data
-// or platform; a plain integer size; string annotations) is checked and
-// built from the bytes read, in place; any other entry is checked the same
-// way and decoded by encoding/json.
+// or platform; a plain integer size; string annotations) is checked and,
+// when kept, built from the bytes read; any other entry is checked the
+// same way and decoded by encoding/json.
 func decodeIndex(r io.Reader, desc ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
 	return readIndex(r, desc, nil, keep, indexReadSize)
 }
