@@ -20,6 +20,7 @@ targets=(
 	./pkg/registry:FuzzRoutes
 	./pkg/registry:FuzzManifestPut
 	./pkg/discover:FuzzReferrersIndex
+	./pkg/discover:FuzzDecodeIndex
 	./pkg/artifact:FuzzParse
 	./pkg/manifest:FuzzManifest
 	./pkg/manifest:FuzzValidDigest

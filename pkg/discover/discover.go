@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -522,28 +521,58 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 	}
 	if mechanism == TagFallback {
 		list = func(fn func([]ocispec.Descriptor) error) error {
-			page, err := d.fallbackIndex(ctx, repo, subject, func(m ocispec.Descriptor) bool {
-				if d.opts.ArtifactType != "" && m.ArtifactType != d.opts.ArtifactType {
+			// The index's entries are checked as they are read, as the
+			// loop below checks them, and no more are held than the loop
+			// takes before it stops: an index of millions of tiny
+			// entries holds no more memory than the bound. Their
+			// warnings wait for the index's digest check.
+			var held, heldKept, more int
+			var problems []string
+			past := func() bool { return heldKept > lim.max || held > d.opts.MaxReferrers }
+			page, err := d.fallbackIndex(ctx, repo, subject, func(artifactType string) bool {
+				if past() || d.opts.ArtifactType != "" && artifactType != d.opts.ArtifactType {
 					return false
 				}
 				// Signatures only: the others are dropped as they are
-				// decoded, never held.
-				return !lim.signatures || maybeSignature(&Node{Descriptor: m})
+				// read, never built nor held.
+				return !lim.signatures || maybeSignature(&Node{Descriptor: ocispec.Descriptor{ArtifactType: artifactType}})
+			}, func(m ocispec.Descriptor) bool {
+				if past() {
+					return false
+				}
+				if m.Digest == subject.Digest || !manifest.ValidDigest(m.Digest) {
+					if len(problems) < MaxWarnings {
+						problems = append(problems, listedProblem(mechanism, subject, m))
+					} else {
+						more++ // left out of the warnings anyway
+					}
+					return false
+				}
+				held++
+				if lim.keep == nil || lim.keep(&Node{Descriptor: m, DigestVerified: true, Mechanisms: []string{mechanism}}) {
+					heldKept++
+				}
+				return true
 			})
-			if err != nil || len(page) == 0 {
+			if err != nil {
 				return err
+			}
+			for _, p := range problems {
+				d.warn(p)
+			}
+			d.mu.Lock()
+			d.suppressed += more
+			d.mu.Unlock()
+			if len(page) == 0 {
+				return nil
 			}
 			return fn(page)
 		}
 	}
 	err := list(func(page []ocispec.Descriptor) error {
 		for _, r := range page {
-			if r.Digest == subject.Digest {
-				d.warn(fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest))
-				continue
-			}
-			if !manifest.ValidDigest(r.Digest) {
-				d.warn(fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest))
+			if p := listedProblem(mechanism, subject, r); p != "" {
+				d.warn(p)
 				continue
 			}
 			n := &Node{Descriptor: r, DigestVerified: true, Mechanisms: []string{mechanism}}
@@ -572,6 +601,18 @@ func (d *Discoverer) referrers(ctx context.Context, repo *orasremote.Repository,
 		err = nil
 	}
 	return nodes, cut, err
+}
+
+// listedProblem says why r, listed by mechanism as a referrer of subject,
+// is ignored, or "" when it is not.
+func listedProblem(mechanism string, subject, r ocispec.Descriptor) string {
+	switch {
+	case r.Digest == subject.Digest:
+		return fmt.Sprintf("%s lists the subject %s as its own referrer; ignored", mechanism, subject.Digest)
+	case !manifest.ValidDigest(r.Digest):
+		return fmt.Sprintf("%s lists an entry with an invalid digest %q; ignored", mechanism, r.Digest)
+	}
+	return ""
 }
 
 // referrersOfTypes lists the referrers of subject of each of types through
@@ -608,8 +649,9 @@ func (d *Discoverer) referrersOfTypes(ctx context.Context, repo *orasremote.Repo
 // to tell a missing tag from one holding something else): no tag is no
 // referrers; a tag holding something other than an image index (the
 // subject itself, say) is ignored with a warning. The index is bounded in
-// size and digest-checked, and filtered by ArtifactType.
-func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
+// size and digest-checked; only the entries keepType and keep accept are
+// held (readIndex).
+func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Repository, subject ocispec.Descriptor, keepType func(artifactType string) bool, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
 	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded()
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
 	if err != nil {
@@ -630,83 +672,9 @@ func (d *Discoverer) fallbackIndex(ctx context.Context, repo *orasremote.Reposit
 	if desc.Size > repo.MaxMetadataBytes {
 		return nil, fmt.Errorf("referrers index at tag %s is %d bytes, over the %d-byte limit", tag, desc.Size, repo.MaxMetadataBytes)
 	}
-	out, err := decodeIndex(rc, desc, keep)
+	out, err := readIndex(rc, desc, keepType, keep, indexReadSize)
 	if err != nil {
 		return nil, fmt.Errorf("the referrers index at tag %s: %w", tag, err)
-	}
-	return out, nil
-}
-
-// decodeIndex reads the image index desc describes from r, streaming: only
-// the entries keep accepts are held, so memory follows what is kept, not
-// the size of the index. Nothing is returned unless the bytes read are
-// exactly desc's size and digest.
-func decodeIndex(r io.Reader, desc ocispec.Descriptor, keep func(ocispec.Descriptor) bool) ([]ocispec.Descriptor, error) {
-	if err := desc.Digest.Validate(); err != nil {
-		return nil, err
-	}
-	vr := desc.Digest.Verifier()
-	lr := &io.LimitedReader{R: r, N: desc.Size + 1}
-	tee := io.TeeReader(lr, vr)
-	dec := json.NewDecoder(tee)
-	var out []ocispec.Descriptor
-	bad := func(what string) error { return fmt.Errorf("decoding: %s", what) }
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, bad("not a JSON object")
-	}
-	seen := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, bad(err.Error())
-		}
-		if key, _ := t.(string); key != "manifests" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, bad(err.Error())
-			}
-			continue
-		}
-		if seen {
-			return nil, bad(`two "manifests" members`)
-		}
-		seen = true
-		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-			if t == nil && err == nil {
-				continue // "manifests": null
-			}
-			return nil, bad(`"manifests" is not an array`)
-		}
-		for dec.More() {
-			var m ocispec.Descriptor
-			if err := dec.Decode(&m); err != nil {
-				return nil, bad(err.Error())
-			}
-			if keep == nil || keep(m) {
-				out = append(out, m)
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, bad(err.Error())
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, bad(err.Error())
-	}
-	// The rest must be white space, and is read for the size and digest
-	// checks (what the decoder buffered went through the verifier already).
-	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), tee))
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		return nil, bad("bytes after the index")
-	}
-	if n := desc.Size + 1 - lr.N; n != desc.Size {
-		return nil, fmt.Errorf("%d bytes, not the %d the registry announced", n, desc.Size)
-	}
-	if !vr.Verified() {
-		return nil, fmt.Errorf("content does not match its digest %s", desc.Digest)
 	}
 	return out, nil
 }
