@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -271,5 +272,52 @@ func TestMemBlobOutlivesClose(t *testing.T) {
 	}
 	if n, err := r.Read(head); n != 0 || err == nil {
 		t.Fatalf("Read after Close: %d, %v; want an error", n, err)
+	}
+}
+
+// TestServeBlobDownload: through Serve (its connections tuned, tuneConn),
+// plain and under TLS, a blob many socket buffers long downloads whole.
+func TestServeBlobDownload(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		dir := t.TempDir()
+		opts := ServeOptions{Addr: "127.0.0.1:0", Memory: true}
+		client := &http.Client{}
+		if useTLS {
+			opts.TLSCertFile, opts.TLSKeyFile = selfSignedCert(t, dir)
+			client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+		}
+		urls := make(chan string, 1)
+		opts.Ready = func(u string) { urls <- u }
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Serve(ctx, opts) }()
+		var base string
+		select {
+		case base = <-urls:
+		case err := <-done:
+			t.Fatalf("Serve: %v", err)
+		}
+		data := randomBlob(4, 12<<20+5)
+		d := digest.FromBytes(data)
+		resp, err := client.Post(base+"/v2/r/blobs/uploads/?digest="+d.String(), "application/octet-stream", bytes.NewReader(data))
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("TLS %v: push: %s", useTLS, resp.Status)
+		}
+		resp, err = client.Get(base + "/v2/r/blobs/" + d.String())
+		must(t, err)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, data) {
+			t.Fatalf("TLS %v: GET: %s, %v, %d bytes, equal %v", useTLS, resp.Status, err, len(got), bytes.Equal(got, data))
+		}
+		cancel()
+		select {
+		case err := <-done:
+			must(t, err)
+		case <-time.After(15 * time.Second):
+			t.Fatal("Serve did not shut down")
+		}
 	}
 }
