@@ -136,33 +136,42 @@ type sectionCloser struct{ *io.SectionReader }
 
 func (sectionCloser) Close() error { return nil }
 
-// mappedReader reads (and seeks in) a mapped blob.
+// mappedReader reads (and seeks in) a mapped blob. Only next, called by
+// the handler's own goroutine before it closes the reader, touches the
+// mapping; Read goes through the file. http.ServeContent reads a
+// multi-range answer in a goroutine it does not wait for, which may still
+// be reading after Close: from a file that is then closed, a read fails,
+// where one from memory that is then unmapped would crash the process.
 type mappedReader struct {
 	b      *memBlob
 	off    int64
-	closed bool
+	closed atomic.Bool
 }
 
 func (r *mappedReader) Read(p []byte) (int, error) {
-	if r.closed {
+	if r.closed.Load() {
 		return 0, os.ErrClosed
 	}
-	if r.off >= int64(len(r.b.m)) {
+	if r.off >= r.b.n {
 		return 0, io.EOF
 	}
-	n := copy(p, r.b.m[r.off:])
+	n, err := r.b.f.ReadAt(p[:min(int64(len(p)), r.b.n-r.off)], r.off)
 	r.off += int64(n)
-	return n, nil
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
 }
 
 // next returns the next bytes of the blob, at most max of them, without
 // copying, and moves past them; nil at the end (or once closed). The
 // slice is valid until Close.
 func (r *mappedReader) next(max int64) []byte {
-	if r.closed || r.off >= int64(len(r.b.m)) || max <= 0 {
+	m := r.b.m
+	if r.closed.Load() || r.off >= int64(len(m)) || max <= 0 {
 		return nil
 	}
-	p := r.b.m[r.off:min(r.off+max, int64(len(r.b.m)))]
+	p := m[r.off:min(r.off+max, int64(len(m)))]
 	r.off += int64(len(p))
 	return p
 }
@@ -173,7 +182,7 @@ func (r *mappedReader) Seek(offset int64, whence int) (int64, error) {
 	case io.SeekCurrent:
 		offset += r.off
 	case io.SeekEnd:
-		offset += int64(len(r.b.m))
+		offset += r.b.n
 	default:
 		return 0, errors.New("mappedReader.Seek: invalid whence")
 	}
@@ -185,8 +194,7 @@ func (r *mappedReader) Seek(offset int64, whence int) (int64, error) {
 }
 
 func (r *mappedReader) Close() error {
-	if !r.closed {
-		r.closed = true
+	if r.closed.CompareAndSwap(false, true) {
 		r.b.release()
 	}
 	return nil
