@@ -85,6 +85,16 @@ func TestBlobDownload(t *testing.T) {
 			t.Fatalf("GET: Docker-Content-Digest %q", got)
 		}
 
+		// The same content pushed again (to another repository too): kept
+		// once, still served whole.
+		pushBlob(t, base, "r", data)
+		pushBlob(t, base, "r2", data)
+		for _, u := range []string{url, base + "/v2/r2/blobs/" + d.String()} {
+			if resp, body := do(t, http.MethodGet, u, "", nil); resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+				t.Fatalf("GET %s after a second push: %s, %d bytes, equal %v", u, resp.Status, len(body), bytes.Equal(body, data))
+			}
+		}
+
 		resp, body = do(t, http.MethodHead, url, "", nil)
 		if resp.StatusCode != http.StatusOK || len(body) != 0 || resp.Header.Get("Content-Length") != strconv.Itoa(len(data)) {
 			t.Fatalf("HEAD: %s, body %d bytes, Content-Length %q", resp.Status, len(body), resp.Header.Get("Content-Length"))

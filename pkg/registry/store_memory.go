@@ -86,8 +86,9 @@ func (s *memStore) commitBlob(uf uploadFile, d digest.Digest) error {
 	s.mu.RLock()
 	_, dup := s.blobs[d]
 	s.mu.RUnlock()
-	if dup {
-		return u.discard()
+	if dup { // same digest, same content: this copy is not needed
+		_ = u.discard()
+		return nil
 	}
 	// The upload is done with its content: the blob takes it over, no
 	// copy. It is mapped (newMemBlob) before the lock is taken.
