@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // memUpload is an upload's content in memory: in chunks while it is small,
@@ -79,23 +80,125 @@ func (u *memUpload) discard() error {
 	return nil
 }
 
-// memBlob is committed in-memory blob content: chunks, or an in-memory file.
+// memBlob is committed in-memory blob content: chunks, or an in-memory
+// file, mapped into memory when the system allows it (m). Downloads of a
+// mapped blob are written to the connection straight from the mapping
+// (mappedReader.next, statusWriter.ReadFrom): one copy, into the socket.
+//
+// refs counts the store's reference and every open reader: the mapping
+// and the file are released when the last one goes, so closing the store
+// never unmaps memory a download in flight is still sending.
 type memBlob struct {
-	c *chunks
-	f *os.File
-	n int64
+	c    *chunks
+	f    *os.File
+	n    int64
+	m    []byte
+	refs atomic.Int64
+}
+
+// newMemBlob makes committed content of an upload's chunks or file (the
+// blob takes it over), holding the store's reference.
+func newMemBlob(c *chunks, f *os.File, n int64) *memBlob {
+	b := &memBlob{c: c, f: f, n: n}
+	if f != nil {
+		b.m = mapMemFile(f, n)
+	}
+	b.refs.Store(1)
+	return b
 }
 
 func (b *memBlob) open() io.ReadSeekCloser {
-	if b.f != nil {
+	switch {
+	case b.m != nil:
+		b.refs.Add(1)
+		return &mappedReader{b: b}
+	case b.f != nil:
 		return sectionCloser{io.NewSectionReader(b.f, 0, b.n)}
 	}
 	return &chunkReader{c: b.c}
 }
 
+// release drops one reference; the last one unmaps and closes the file.
+func (b *memBlob) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	if b.m != nil {
+		unmapMemFile(b.m)
+		b.m = nil
+	}
+	if b.f != nil {
+		b.f.Close()
+	}
+}
+
 type sectionCloser struct{ *io.SectionReader }
 
 func (sectionCloser) Close() error { return nil }
+
+// mappedReader reads (and seeks in) a mapped blob. Only next, called by
+// the handler's own goroutine before it closes the reader, touches the
+// mapping; Read goes through the file. http.ServeContent reads a
+// multi-range answer in a goroutine it does not wait for, which may still
+// be reading after Close: from a file that is then closed, a read fails,
+// where one from memory that is then unmapped would crash the process.
+type mappedReader struct {
+	b      *memBlob
+	off    int64
+	closed atomic.Bool
+}
+
+func (r *mappedReader) Read(p []byte) (int, error) {
+	if r.closed.Load() {
+		return 0, os.ErrClosed
+	}
+	if r.off >= r.b.n {
+		return 0, io.EOF
+	}
+	n, err := r.b.f.ReadAt(p[:min(int64(len(p)), r.b.n-r.off)], r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// next returns the next bytes of the blob, at most max of them, without
+// copying, and moves past them; nil at the end (or once closed). The
+// slice is valid until Close.
+func (r *mappedReader) next(max int64) []byte {
+	m := r.b.m
+	if r.closed.Load() || r.off >= int64(len(m)) || max <= 0 {
+		return nil
+	}
+	p := m[r.off:min(r.off+max, int64(len(m)))]
+	r.off += int64(len(p))
+	return p
+}
+
+func (r *mappedReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.b.n
+	default:
+		return 0, errors.New("mappedReader.Seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("mappedReader.Seek: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+func (r *mappedReader) Close() error {
+	if r.closed.CompareAndSwap(false, true) {
+		r.b.release()
+	}
+	return nil
+}
 
 // chunks is growable in-memory content stored as a list of buffers, so
 // that accepting a blob of any size copies each byte once: a single

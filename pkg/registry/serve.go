@@ -72,6 +72,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnState:         tuneConn, // sockopt_linux.go: faster blob downloads
 	}
 	if opts.Logger != nil {
 		srv.ErrorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)

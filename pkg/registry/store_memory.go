@@ -37,9 +37,7 @@ func (s *memStore) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range s.blobs {
-		if b.f != nil {
-			b.f.Close()
-		}
+		b.release() // downloads in flight keep theirs
 	}
 	s.blobs = map[digest.Digest]*memBlob{}
 	return nil
@@ -85,16 +83,25 @@ func (s *memStore) newUpload() (uploadFile, error) { return &memUpload{c: &chunk
 
 func (s *memStore) commitBlob(uf uploadFile, d digest.Digest) error {
 	u := uf.(*memUpload)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.blobs[d]; !ok {
-		s.blobs[d] = &memBlob{c: u.c, f: u.f, n: u.n} // the upload is done with it: no copy
-		u.f = nil
+	s.mu.RLock()
+	_, dup := s.blobs[d]
+	s.mu.RUnlock()
+	if dup { // same digest, same content: this copy is not needed
+		_ = u.discard()
+		return nil
 	}
-	u.c = &chunks{}
-	if u.f != nil {
-		u.f.Close()
-		u.f = nil
+	// The upload is done with its content: the blob takes it over, no
+	// copy. It is mapped (newMemBlob) before the lock is taken.
+	b := newMemBlob(u.c, u.f, u.n)
+	u.c, u.f = &chunks{}, nil
+	s.mu.Lock()
+	_, dup = s.blobs[d]
+	if !dup {
+		s.blobs[d] = b
+	}
+	s.mu.Unlock()
+	if dup {
+		b.release()
 	}
 	return nil
 }
