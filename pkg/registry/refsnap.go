@@ -1,0 +1,455 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"hash/maphash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Referrers snapshots: the first listing of a subject after a start.
+//
+// A subject's referrers index (store_disk.go) is one small file per
+// referrer, written before the referrer's manifest; a listing shows the
+// entries whose manifest exists. Read that way, a subject with 10,000
+// referrers costs 10,000 opens and reads plus 10,000 stats. A snapshot is
+// one file next to the entries,
+//
+//	repos/<name>/_index/referrers/<alg>/<hex>/_snapshot
+//
+// holding entries that were verified (their manifest existed) when it was
+// written. A listing then reads the directory's names (the entries, the
+// authority on which referrers may exist), the snapshot, and only the
+// entries the snapshot lacks one by one (pushed since it was written, or
+// interrupted by a crash): their manifest is checked as before.
+//
+// Why an entry in both the directory and the snapshot is still a stored
+// referrer: a manifest is only ever removed by a DELETE, and a DELETE of a
+// referrer removes the subject's snapshot (durably) before it removes the
+// manifest; no snapshot is published while such a DELETE is in progress,
+// nor one computed before a DELETE began (snapCoord). A crash in the
+// middle of a DELETE leaves no snapshot, so the next listing checks every
+// entry. A push needs nothing: its entry is not in an older snapshot.
+//
+// Snapshots are written after a listing that had to check entries one by
+// one, and in the background a few seconds after pushes to a subject (and
+// at Close), so that a registry restarted after a burst of pushes answers
+// its first listing from the snapshot. A snapshot that is missing, corrupt
+// (checksum) or of another subject is ignored and written again: it can
+// always be rebuilt from the entries and the manifests.
+
+const (
+	snapshotName  = "_snapshot"
+	snapshotMagic = "signet referrers snapshot 1\n"
+	snapshotDelay = 2 * time.Second // from a push to the refresh of its subject's snapshot
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// snapshotStore is implemented by stores whose subject indexes are
+// expensive to read on a cold start (diskStore).
+type snapshotStore interface {
+	// indexNames lists the file names of subject's index of kind,
+	// unsorted (nil when there is none).
+	indexNames(repo, kind string, subject digest.Digest) ([]string, error)
+	// readIndexEntry reads one entry, by file name.
+	readIndexEntry(repo, kind string, subject digest.Digest, name string) ([]byte, error)
+	// readSnapshot returns the snapshot of subject's referrers, by entry
+	// file name, or nil when there is none or it is not valid.
+	readSnapshot(repo string, subject digest.Digest) map[string][]byte
+	// writeSnapshot writes entries as subject's snapshot: atomically,
+	// the rename into place done through publish (which may refuse it).
+	writeSnapshot(repo string, subject digest.Digest, entries []indexEntry, publish func(rename func() error) error) error
+	// dropSnapshot removes subject's snapshot durably.
+	dropSnapshot(repo string, subject digest.Digest) error
+}
+
+func (s *diskStore) snapshotPath(repo string, subject digest.Digest) string {
+	return filepath.Join(s.indexDir(repo, indexReferrers, subject), snapshotName)
+}
+
+func (s *diskStore) indexNames(repo, kind string, subject digest.Digest) ([]string, error) {
+	f, err := os.Open(s.indexDir(repo, kind, subject))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+func (s *diskStore) readIndexEntry(repo, kind string, subject digest.Digest, name string) ([]byte, error) {
+	return readSmall(filepath.Join(s.indexDir(repo, kind, subject), name))
+}
+
+func (s *diskStore) readSnapshot(repo string, subject digest.Digest) map[string][]byte {
+	b, err := os.ReadFile(s.snapshotPath(repo, subject))
+	if err != nil {
+		return nil
+	}
+	m, err := decodeSnapshot(b, subject)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, entries []indexEntry, publish func(rename func() error) error) error {
+	path := s.snapshotPath(repo, subject)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(s.tmp, "snapshot-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if _, err := quotaWrite(s.quota.Load(), f, encodeSnapshot(subject, entries)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := publish(func() error {
+		if err := os.Rename(f.Name(), path); err != nil {
+			return err
+		}
+		return syncDir(dir)
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *diskStore) dropSnapshot(repo string, subject digest.Digest) error {
+	path := s.snapshotPath(repo, subject)
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// encodeSnapshot: the magic line, the subject's digest and a newline, then
+// per entry its file name and its data, each preceded by its length
+// (uvarint), then the CRC-32C of everything before it (4 bytes, big endian).
+func encodeSnapshot(subject digest.Digest, entries []indexEntry) []byte {
+	size := len(snapshotMagic) + len(subject) + 1 + 4
+	for _, e := range entries {
+		size += 2*binary.MaxVarintLen32 + len(e.member) + len(e.data)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, snapshotMagic...)
+	b = append(append(b, subject...), '\n')
+	for _, e := range entries {
+		name := indexFileName(e.member)
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
+		b = binary.AppendUvarint(b, uint64(len(e.data)))
+		b = append(b, e.data...)
+	}
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32c))
+}
+
+var errBadSnapshot = errors.New("invalid referrers snapshot")
+
+// decodeSnapshot returns the entries of a snapshot of subject by file
+// name; the data slices share b.
+func decodeSnapshot(b []byte, subject digest.Digest) (map[string][]byte, error) {
+	if len(b) < 4 {
+		return nil, errBadSnapshot
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, crc32c) != binary.BigEndian.Uint32(b[len(b)-4:]) {
+		return nil, errBadSnapshot
+	}
+	head := snapshotMagic + subject.String() + "\n"
+	if !bytes.HasPrefix(body, []byte(head)) {
+		return nil, errBadSnapshot
+	}
+	body = body[len(head):]
+	out := map[string][]byte{}
+	next := func() ([]byte, bool) {
+		n, k := binary.Uvarint(body)
+		if k <= 0 || n > uint64(len(body)-k) {
+			return nil, false
+		}
+		v := body[k : k+int(n)]
+		body = body[k+int(n):]
+		return v, true
+	}
+	for len(body) > 0 {
+		name, ok := next()
+		if !ok {
+			return nil, errBadSnapshot
+		}
+		data, ok := next()
+		if !ok {
+			return nil, errBadSnapshot
+		}
+		out[string(name)] = data
+	}
+	return out, nil
+}
+
+// memberOf returns the digest an index entry file name stands for.
+func memberOf(name string) (digest.Digest, bool) {
+	alg, hex, ok := strings.Cut(name, "-")
+	if !ok {
+		return "", false
+	}
+	d, err := parseDigest(alg + ":" + hex)
+	return d, err == nil
+}
+
+// loadSnapshotted reads subject's referrers from a snapshot store: the
+// entries the snapshot has, and the others checked one by one. It returns
+// the entries listed and how many were checked one by one, or -1 when the
+// snapshot must be rewritten anyway (none, invalid, or naming entries
+// that are gone).
+func (rg *Registry) loadSnapshotted(ss snapshotStore, repo string, subject digest.Digest) ([]indexEntry, int, error) {
+	names, err := ss.indexNames(repo, indexReferrers, subject)
+	if err != nil || len(names) == 0 {
+		return nil, 0, err
+	}
+	snap := ss.readSnapshot(repo, subject)
+	checked := 0
+	if snap == nil {
+		checked = -1
+	}
+	entries := make([]indexEntry, 0, len(names))
+	var rest []string
+	known := 0
+	for _, n := range names {
+		if data, ok := snap[n]; ok {
+			// Written by this registry from a name it parsed: trusted.
+			alg, hex, _ := strings.Cut(n, "-")
+			entries = append(entries, indexEntry{member: digest.NewDigestFromEncoded(digest.Algorithm(alg), hex), data: data})
+			known++
+		} else if n != snapshotName {
+			rest = append(rest, n)
+		}
+	}
+	if checked == 0 && known < len(snap) {
+		checked = -1 // entries deleted since: a smaller snapshot
+	}
+	if len(rest) == 0 {
+		return entries, checked, nil
+	}
+	slots := make([]indexEntry, len(rest))
+	err = forEachParallel(len(rest), func(i int) error {
+		member, ok := memberOf(rest[i])
+		if !ok {
+			return nil
+		}
+		data, err := ss.readIndexEntry(repo, indexReferrers, subject, rest[i])
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted concurrently
+			}
+			return err
+		}
+		stored, err := rg.store.hasManifest(repo, member)
+		if err != nil || !stored {
+			return err
+		}
+		slots[i] = indexEntry{member: member, data: data}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, e := range slots {
+		if e.member != "" {
+			entries = append(entries, e)
+		}
+	}
+	if checked >= 0 {
+		checked = len(rest)
+	}
+	return entries, checked, nil
+}
+
+// snapCoord orders snapshot writes with referrer DELETEs (see above) and
+// schedules background snapshot writes after pushes.
+type snapCoord struct {
+	rg   *Registry
+	ss   snapshotStore
+	seed maphash.Seed
+
+	mu      sync.Mutex
+	gen     [256]uint64 // DELETE starts and ends per bucket of subjects
+	busy    [256]int    // DELETEs in progress per bucket
+	writing map[refKey]bool
+	pending map[refKey]bool // pushed to since their last snapshot
+	timer   *time.Timer
+	closed  bool
+	wg      sync.WaitGroup // snapshot writes in progress
+}
+
+func newSnapCoord(rg *Registry, ss snapshotStore) *snapCoord {
+	return &snapCoord{rg: rg, ss: ss, seed: maphash.MakeSeed(), writing: map[refKey]bool{}, pending: map[refKey]bool{}}
+}
+
+func (c *snapCoord) bucket(k refKey) int {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(k.repo)
+	h.WriteString(string(k.subject))
+	return int(h.Sum64() % uint64(len(c.gen)))
+}
+
+// generation returns the generation a snapshot computed from now on is
+// published against; ok is false while a DELETE is in progress.
+func (c *snapCoord) generation(k refKey) (g uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.bucket(k)
+	return c.gen[b], c.busy[b] == 0
+}
+
+// deleting is called before a DELETE of a referrer of k removes its
+// manifest: it drops k's snapshot; the function returned is called once
+// the DELETE is over.
+func (c *snapCoord) deleting(k refKey) (func(), error) {
+	b := c.bucket(k)
+	c.mu.Lock()
+	c.busy[b]++
+	c.gen[b]++
+	c.mu.Unlock()
+	done := func() {
+		c.mu.Lock()
+		c.busy[b]--
+		c.gen[b]++
+		c.mu.Unlock()
+	}
+	if err := c.ss.dropSnapshot(k.repo, k.subject); err != nil {
+		done()
+		return nil, err
+	}
+	return done, nil
+}
+
+var errSnapshotStale = errors.New("referrers snapshot outdated before it was published")
+
+// save writes entries, computed from generation g on, as k's snapshot,
+// unless a DELETE of a referrer of k began since.
+func (c *snapCoord) save(k refKey, g uint64, entries []indexEntry) {
+	c.mu.Lock()
+	if c.writing[k] {
+		c.mu.Unlock()
+		return
+	}
+	c.writing[k] = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.writing, k)
+		c.mu.Unlock()
+	}()
+	b := c.bucket(k)
+	err := c.ss.writeSnapshot(k.repo, k.subject, entries, func(rename func() error) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.gen[b] != g || c.busy[b] > 0 {
+			return errSnapshotStale
+		}
+		return rename()
+	})
+	if err != nil && !errors.Is(err, errSnapshotStale) {
+		c.rg.log.Warn("referrers snapshot not written (the next listing reads the index entries)", "repo", k.repo, "subject", k.subject.String(), "err", err)
+	}
+}
+
+// saveAsync is save on its own goroutine (after a listing: the answer does
+// not wait for it).
+func (c *snapCoord) saveAsync(k refKey, g uint64, entries []indexEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.save(k, g, entries)
+	}()
+}
+
+// pushed records that a referrer of k was pushed: k's snapshot is
+// refreshed snapshotDelay later (or at close).
+func (c *snapCoord) pushed(k refKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.pending[k] = true
+	if c.timer == nil {
+		c.wg.Add(1)
+		c.timer = time.AfterFunc(snapshotDelay, func() {
+			defer c.wg.Done()
+			c.flush()
+		})
+	}
+}
+
+// flush refreshes the snapshots of the subjects pushed to.
+func (c *snapCoord) flush() {
+	c.mu.Lock()
+	keys := make([]refKey, 0, len(c.pending))
+	for k := range c.pending {
+		keys = append(keys, k)
+	}
+	clear(c.pending)
+	c.timer = nil
+	c.mu.Unlock()
+	for _, k := range keys {
+		c.refresh(k)
+	}
+}
+
+// refresh rewrites k's snapshot if it misses entries.
+func (c *snapCoord) refresh(k refKey) {
+	g, ok := c.generation(k)
+	if !ok {
+		return // a DELETE is in progress: the next listing writes one
+	}
+	entries, checked, err := c.rg.loadSnapshotted(c.ss, k.repo, k.subject)
+	if err != nil {
+		c.rg.log.Warn("referrers snapshot not refreshed", "repo", k.repo, "subject", k.subject.String(), "err", err)
+		return
+	}
+	if checked != 0 {
+		c.save(k, g, entries)
+	}
+}
+
+// close writes the snapshots still due and waits for those in progress.
+func (c *snapCoord) close() {
+	c.mu.Lock()
+	c.closed = true
+	t := c.timer
+	c.mu.Unlock()
+	if t != nil && t.Stop() {
+		c.flush()
+		c.wg.Done()
+	}
+	c.wg.Wait()
+}
