@@ -51,20 +51,14 @@ func (rg *Registry) loadReferrers(repo string, subject digest.Digest) (*refSubje
 		// On disk: from the subject's snapshot (refsnap.go).
 		k := refKey{repo, subject}
 		g, ok := rg.snaps.generation(k)
-		entries, checked, err := rg.loadSnapshotted(ss, repo, subject)
+		entries, full, checked, err := rg.loadSnapshotted(ss, repo, subject)
 		if err != nil {
 			return nil, err
 		}
 		if ok && checked != 0 {
 			rg.snaps.saveAsync(k, g, entries)
 		}
-		s := newRefSubject()
-		for _, e := range entries {
-			if at, desc, ok := bytes.Cut(e.data, []byte{'\n'}); ok {
-				s.put(string(at), e.member, desc)
-			}
-		}
-		return s, nil
+		return newRefSubjectSorted(entries, full), nil
 	}
 	entries, err := rg.store.listIndex(repo, indexReferrers, subject)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,12 +64,12 @@ type snapshotStore interface {
 	indexNames(repo, kind string, subject digest.Digest) ([]string, error)
 	// readIndexEntry reads one entry, by file name.
 	readIndexEntry(repo, kind string, subject digest.Digest, name string) ([]byte, error)
-	// readSnapshot returns the snapshot of subject's referrers, by entry
-	// file name, or nil when there is none or it is not valid.
-	readSnapshot(repo string, subject digest.Digest) map[string][]byte
-	// writeSnapshot writes entries as subject's snapshot: atomically,
-	// the rename into place done through publish (which may refuse it).
-	writeSnapshot(repo string, subject digest.Digest, entries []indexEntry, publish func(rename func() error) error) error
+	// readSnapshot returns subject's referrers snapshot (encodeSnapshot),
+	// or nil when there is none.
+	readSnapshot(repo string, subject digest.Digest) []byte
+	// writeSnapshot writes b as subject's snapshot: atomically, the
+	// rename into place done through publish (which may refuse it).
+	writeSnapshot(repo string, subject digest.Digest, b []byte, publish func(rename func() error) error) error
 	// dropSnapshot removes subject's snapshot durably.
 	dropSnapshot(repo string, subject digest.Digest) error
 }
@@ -93,19 +94,15 @@ func (s *diskStore) readIndexEntry(repo, kind string, subject digest.Digest, nam
 	return readSmall(filepath.Join(s.indexDir(repo, kind, subject), name))
 }
 
-func (s *diskStore) readSnapshot(repo string, subject digest.Digest) map[string][]byte {
+func (s *diskStore) readSnapshot(repo string, subject digest.Digest) []byte {
 	b, err := os.ReadFile(s.snapshotPath(repo, subject))
 	if err != nil {
 		return nil
 	}
-	m, err := decodeSnapshot(b, subject)
-	if err != nil {
-		return nil
-	}
-	return m
+	return b
 }
 
-func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, entries []indexEntry, publish func(rename func() error) error) error {
+func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, b []byte, publish func(rename func() error) error) error {
 	path := s.snapshotPath(repo, subject)
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(s.tmp, "snapshot-*")
@@ -113,7 +110,7 @@ func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, entries []
 		return err
 	}
 	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := quotaWrite(s.quota.Load(), f, encodeSnapshot(subject, entries)); err != nil {
+	if _, err := quotaWrite(s.quota.Load(), f, b); err != nil {
 		f.Close()
 		return err
 	}
@@ -124,15 +121,12 @@ func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, entries []
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := publish(func() error {
+	return publish(func() error {
 		if err := os.Rename(f.Name(), path); err != nil {
 			return err
 		}
 		return syncDir(dir)
-	}); err != nil {
-		return err
-	}
-	return nil
+	})
 }
 
 func (s *diskStore) dropSnapshot(repo string, subject digest.Digest) error {
@@ -146,66 +140,141 @@ func (s *diskStore) dropSnapshot(repo string, subject digest.Digest) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// encodeSnapshot: the magic line, the subject's digest and a newline, then
-// per entry its file name and its data, each preceded by its length
-// (uvarint), then the CRC-32C of everything before it (4 bytes, big endian).
-func encodeSnapshot(subject digest.Digest, entries []indexEntry) []byte {
-	size := len(snapshotMagic) + len(subject) + 1 + 4
+// refEntry is a referrer as listed: its digest, artifact type and
+// descriptor (JSON).
+type refEntry struct {
+	member   digest.Digest
+	at, desc []byte
+}
+
+func sortRefEntries(entries []refEntry) {
+	slices.SortFunc(entries, func(a, b refEntry) int { return strings.Compare(string(a.member), string(b.member)) })
+}
+
+// encodeListing, in the order of entries.
+func encodeRefListing(entries []refEntry) []byte {
+	size := len(listingHead) + len(listingTail)
 	for _, e := range entries {
-		size += 2*binary.MaxVarintLen32 + len(e.member) + len(e.data)
+		size += len(e.desc) + 1
 	}
 	b := make([]byte, 0, size)
+	b = append(b, listingHead...)
+	for i, e := range entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.desc...)
+	}
+	return append(b, listingTail...)
+}
+
+// A snapshot is
+//
+//	signet referrers snapshot 1\n
+//	<subject digest>\n
+//	<n>                                 uvarint
+//	n × <name> <artifactType> <size>    uvarint-length-prefixed strings, uvarint
+//	<the full listing, as served>       listingHead, the n descriptors (of the sizes above) joined by commas, listingTail
+//	<CRC-32C of all of the above>       4 bytes, big endian
+//
+// with the entries sorted by member, so that a listing answered from the
+// snapshot alone serves its bytes as they are.
+func encodeSnapshot(subject digest.Digest, entries []refEntry) []byte {
+	entries = slices.Clone(entries)
+	sortRefEntries(entries)
+	listing := encodeRefListing(entries)
+	b := make([]byte, 0, len(snapshotMagic)+len(subject)+1+len(entries)*(len(subject)+64)+len(listing)+4)
 	b = append(b, snapshotMagic...)
 	b = append(append(b, subject...), '\n')
+	b = binary.AppendUvarint(b, uint64(len(entries)))
 	for _, e := range entries {
 		name := indexFileName(e.member)
 		b = binary.AppendUvarint(b, uint64(len(name)))
 		b = append(b, name...)
-		b = binary.AppendUvarint(b, uint64(len(e.data)))
-		b = append(b, e.data...)
+		b = binary.AppendUvarint(b, uint64(len(e.at)))
+		b = append(b, e.at...)
+		b = binary.AppendUvarint(b, uint64(len(e.desc)))
 	}
+	b = append(b, listing...)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32c))
+}
+
+// snapRecord is an entry of a snapshot.
+type snapRecord struct {
+	name, at, desc []byte
 }
 
 var errBadSnapshot = errors.New("invalid referrers snapshot")
 
-// decodeSnapshot returns the entries of a snapshot of subject by file
-// name; the data slices share b.
-func decodeSnapshot(b []byte, subject digest.Digest) (map[string][]byte, error) {
+// decodeSnapshot returns the entries of a snapshot of subject and its
+// full listing; all share b.
+func decodeSnapshot(b []byte, subject digest.Digest) ([]snapRecord, []byte, error) {
 	if len(b) < 4 {
-		return nil, errBadSnapshot
+		return nil, nil, errBadSnapshot
 	}
 	body := b[:len(b)-4]
 	if crc32.Checksum(body, crc32c) != binary.BigEndian.Uint32(b[len(b)-4:]) {
-		return nil, errBadSnapshot
+		return nil, nil, errBadSnapshot
 	}
 	head := snapshotMagic + subject.String() + "\n"
 	if !bytes.HasPrefix(body, []byte(head)) {
-		return nil, errBadSnapshot
+		return nil, nil, errBadSnapshot
 	}
 	body = body[len(head):]
-	out := map[string][]byte{}
-	next := func() ([]byte, bool) {
+	num := func() (int, bool) {
 		n, k := binary.Uvarint(body)
-		if k <= 0 || n > uint64(len(body)-k) {
+		if k <= 0 || n > uint64(len(body)) {
+			return 0, false
+		}
+		body = body[k:]
+		return int(n), true
+	}
+	str := func() ([]byte, bool) {
+		n, ok := num()
+		if !ok || n > len(body) {
 			return nil, false
 		}
-		v := body[k : k+int(n)]
-		body = body[k+int(n):]
+		v := body[:n]
+		body = body[n:]
 		return v, true
 	}
-	for len(body) > 0 {
-		name, ok := next()
-		if !ok {
-			return nil, errBadSnapshot
-		}
-		data, ok := next()
-		if !ok {
-			return nil, errBadSnapshot
-		}
-		out[string(name)] = data
+	count, ok := num()
+	if !ok || count > len(body) {
+		return nil, nil, errBadSnapshot
 	}
-	return out, nil
+	recs := make([]snapRecord, count)
+	sizes := make([]int, count)
+	for i := range recs {
+		var ok1, ok2, ok3 bool
+		recs[i].name, ok1 = str()
+		recs[i].at, ok2 = str()
+		sizes[i], ok3 = num()
+		if !ok1 || !ok2 || !ok3 {
+			return nil, nil, errBadSnapshot
+		}
+	}
+	listing := body
+	if !bytes.HasPrefix(body, []byte(listingHead)) {
+		return nil, nil, errBadSnapshot
+	}
+	body = body[len(listingHead):]
+	for i := range recs {
+		if i > 0 {
+			if len(body) == 0 || body[0] != ',' {
+				return nil, nil, errBadSnapshot
+			}
+			body = body[1:]
+		}
+		if sizes[i] > len(body) {
+			return nil, nil, errBadSnapshot
+		}
+		recs[i].desc = body[:sizes[i]]
+		body = body[sizes[i]:]
+	}
+	if string(body) != listingTail {
+		return nil, nil, errBadSnapshot
+	}
+	return recs, listing, nil
 }
 
 // memberOf returns the digest an index entry file name stands for.
@@ -220,39 +289,54 @@ func memberOf(name string) (digest.Digest, bool) {
 
 // loadSnapshotted reads subject's referrers from a snapshot store: the
 // entries the snapshot has, and the others checked one by one. It returns
-// the entries listed and how many were checked one by one, or -1 when the
-// snapshot must be rewritten anyway (none, invalid, or naming entries
-// that are gone).
-func (rg *Registry) loadSnapshotted(ss snapshotStore, repo string, subject digest.Digest) ([]indexEntry, int, error) {
+// the entries listed, sorted by member; the full listing when the
+// snapshot's is exactly it; and how many entries were checked one by one,
+// or -1 when the snapshot must be rewritten anyway (none, invalid, or
+// naming entries that are gone).
+func (rg *Registry) loadSnapshotted(ss snapshotStore, repo string, subject digest.Digest) (entries []refEntry, full []byte, checked int, err error) {
 	names, err := ss.indexNames(repo, indexReferrers, subject)
 	if err != nil || len(names) == 0 {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	snap := ss.readSnapshot(repo, subject)
-	checked := 0
+	at := make(map[string]int, len(names)) // file name → index in names
+	for i, n := range names {
+		at[n] = i
+	}
+	var snap []snapRecord
+	if b := ss.readSnapshot(repo, subject); b != nil {
+		if snap, full, err = decodeSnapshot(b, subject); err != nil {
+			snap, full = nil, nil
+		}
+	}
 	if snap == nil {
 		checked = -1
 	}
-	entries := make([]indexEntry, 0, len(names))
+	inSnap := make([]bool, len(names))
+	entries = make([]refEntry, 0, len(names))
+	for _, r := range snap {
+		i, ok := at[string(r.name)]
+		if !ok || inSnap[i] {
+			checked = -1 // deleted since (or a duplicate): rewrite it
+			full = nil
+			continue
+		}
+		// Written by this registry from a name it parsed: trusted.
+		inSnap[i] = true
+		n := names[i]
+		sep := strings.IndexByte(n, '-')
+		entries = append(entries, refEntry{member: digest.Digest(n[:sep] + ":" + n[sep+1:]), at: r.at, desc: r.desc})
+	}
 	var rest []string
-	known := 0
-	for _, n := range names {
-		if data, ok := snap[n]; ok {
-			// Written by this registry from a name it parsed: trusted.
-			alg, hex, _ := strings.Cut(n, "-")
-			entries = append(entries, indexEntry{member: digest.NewDigestFromEncoded(digest.Algorithm(alg), hex), data: data})
-			known++
-		} else if n != snapshotName {
+	for i, n := range names {
+		if !inSnap[i] && n != snapshotName {
 			rest = append(rest, n)
 		}
 	}
-	if checked == 0 && known < len(snap) {
-		checked = -1 // entries deleted since: a smaller snapshot
-	}
 	if len(rest) == 0 {
-		return entries, checked, nil
+		return entries, full, checked, nil // sorted: the snapshot is
 	}
-	slots := make([]indexEntry, len(rest))
+	full = nil
+	slots := make([]refEntry, len(rest))
 	err = forEachParallel(len(rest), func(i int) error {
 		member, ok := memberOf(rest[i])
 		if !ok {
@@ -265,15 +349,19 @@ func (rg *Registry) loadSnapshotted(ss snapshotStore, repo string, subject diges
 			}
 			return err
 		}
+		at, desc, ok := bytes.Cut(data, []byte{'\n'})
+		if !ok {
+			return nil // not written by this registry
+		}
 		stored, err := rg.store.hasManifest(repo, member)
 		if err != nil || !stored {
 			return err
 		}
-		slots[i] = indexEntry{member: member, data: data}
+		slots[i] = refEntry{member: member, at: at, desc: desc}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	for _, e := range slots {
 		if e.member != "" {
@@ -283,7 +371,8 @@ func (rg *Registry) loadSnapshotted(ss snapshotStore, repo string, subject diges
 	if checked >= 0 {
 		checked = len(rest)
 	}
-	return entries, checked, nil
+	sortRefEntries(entries)
+	return entries, nil, checked, nil
 }
 
 // snapCoord orders snapshot writes with referrer DELETEs (see above) and
@@ -350,7 +439,7 @@ var errSnapshotStale = errors.New("referrers snapshot outdated before it was pub
 
 // save writes entries, computed from generation g on, as k's snapshot,
 // unless a DELETE of a referrer of k began since.
-func (c *snapCoord) save(k refKey, g uint64, entries []indexEntry) {
+func (c *snapCoord) save(k refKey, g uint64, entries []refEntry) {
 	c.mu.Lock()
 	if c.writing[k] {
 		c.mu.Unlock()
@@ -364,7 +453,7 @@ func (c *snapCoord) save(k refKey, g uint64, entries []indexEntry) {
 		c.mu.Unlock()
 	}()
 	b := c.bucket(k)
-	err := c.ss.writeSnapshot(k.repo, k.subject, entries, func(rename func() error) error {
+	err := c.ss.writeSnapshot(k.repo, k.subject, encodeSnapshot(k.subject, entries), func(rename func() error) error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.gen[b] != g || c.busy[b] > 0 {
@@ -379,7 +468,7 @@ func (c *snapCoord) save(k refKey, g uint64, entries []indexEntry) {
 
 // saveAsync is save on its own goroutine (after a listing: the answer does
 // not wait for it).
-func (c *snapCoord) saveAsync(k refKey, g uint64, entries []indexEntry) {
+func (c *snapCoord) saveAsync(k refKey, g uint64, entries []refEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -431,7 +520,7 @@ func (c *snapCoord) refresh(k refKey) {
 	if !ok {
 		return // a DELETE is in progress: the next listing writes one
 	}
-	entries, checked, err := c.rg.loadSnapshotted(c.ss, k.repo, k.subject)
+	entries, _, checked, err := c.rg.loadSnapshotted(c.ss, k.repo, k.subject)
 	if err != nil {
 		c.rg.log.Warn("referrers snapshot not refreshed", "repo", k.repo, "subject", k.subject.String(), "err", err)
 		return

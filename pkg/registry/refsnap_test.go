@@ -1,10 +1,13 @@
 package registry
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -79,13 +82,13 @@ func (f *snapFixture) check(when string) {
 func (f *snapFixture) snapshot() map[string]bool {
 	f.t.Helper()
 	f.rg.snaps.wg.Wait()
-	m := f.rg.store.(*diskStore).readSnapshot("r", f.subject)
-	if m == nil {
+	m, _, err := decodeSnapshot(f.rg.store.(*diskStore).readSnapshot("r", f.subject), f.subject)
+	if err != nil {
 		return nil
 	}
 	out := map[string]bool{}
-	for name := range m {
-		out[name] = true
+	for _, r := range m {
+		out[string(r.name)] = true
 	}
 	return out
 }
@@ -128,11 +131,21 @@ func TestReferrersSnapshotRestart(t *testing.T) {
 	}
 	f.restart()
 	f.wantSnapshot("after a shutdown")
-	entries, checked, err := f.rg.loadSnapshotted(f.rg.store.(snapshotStore), "r", f.subject)
-	if err != nil || checked != 0 || len(entries) != len(f.want) {
-		t.Errorf("cold load: %d entries, %d checked one by one, %v; want %d, 0", len(entries), checked, err, len(f.want))
+	entries, full, checked, err := f.rg.loadSnapshotted(f.rg.store.(snapshotStore), "r", f.subject)
+	if err != nil || checked != 0 || len(entries) != len(f.want) || full == nil {
+		t.Errorf("cold load: %d entries, %d checked one by one, listing from the snapshot %v, %v; want %d, 0, true", len(entries), checked, full != nil, err, len(f.want))
 	}
 	f.check("restarted")
+	// Served as the snapshot holds it: the same bytes as encoded from
+	// the entries.
+	resp, body := do(t, http.MethodGet, f.base+"/v2/r/referrers/"+f.subject.String(), "", nil)
+	enc := newRefSubject()
+	for _, e := range entries {
+		enc.put(string(e.at), e.member, e.desc)
+	}
+	if want := enc.encode(""); resp.StatusCode != http.StatusOK || string(body) != string(want) {
+		t.Errorf("listing from the snapshot: %s\n%s\nwant\n%s", resp.Status, body, want)
+	}
 	if got, applied := listReferrers(t, f.base, f.subject, "application/vnd.cncf.notary.signature"); len(got) != len(sigs) || !applied {
 		t.Errorf("filtered: %v (applied %v), want %d signatures", got, applied, len(sigs))
 	}
@@ -153,9 +166,9 @@ func TestReferrersSnapshotRestart(t *testing.T) {
 		"empty":          func([]byte) []byte { return nil },
 		"garbage":        func([]byte) []byte { return []byte("not a snapshot\n") },
 		"another subject's": func([]byte) []byte {
-			var others []indexEntry
+			var others []refEntry
 			for d := range f.want {
-				others = append(others, indexEntry{member: d, data: []byte("t\n{}")})
+				others = append(others, refEntry{member: d, at: []byte("t"), desc: []byte("{}")})
 			}
 			return encodeSnapshot(digest.FromString("another subject"), others)
 		},
@@ -242,7 +255,7 @@ func TestReferrersSnapshotCrashStates(t *testing.T) {
 
 	// A snapshot computed before a DELETE began is not published.
 	g, ok := f.rg.snaps.generation(f.key())
-	entries, _, err := f.rg.loadSnapshotted(f.rg.store.(snapshotStore), "r", f.subject)
+	entries, _, _, err := f.rg.loadSnapshotted(f.rg.store.(snapshotStore), "r", f.subject)
 	if !ok || err != nil {
 		t.Fatalf("generation: %v, load: %v", ok, err)
 	}
@@ -260,7 +273,7 @@ func TestReferrersSnapshotCrashStates(t *testing.T) {
 	// the victim: put its entry back as such a crash leaves it.
 	for _, e := range entries {
 		if e.member == victim {
-			must(t, f.rg.store.putIndex("r", indexReferrers, f.subject, e))
+			must(t, f.rg.store.putIndex("r", indexReferrers, f.subject, indexEntry{member: e.member, data: slices.Concat(e.at, []byte{'\n'}, e.desc)}))
 		}
 	}
 	f.restart()
@@ -315,4 +328,52 @@ func TestReferrersSnapshotConcurrent(t *testing.T) {
 	f.restart()
 	f.wantSnapshot("after concurrent pushes and deletes")
 	f.check("restarted after concurrent pushes and deletes")
+}
+
+// TestSnapshotEncoding: a snapshot decodes to its entries, sorted, and
+// its listing; any truncation, a wrong checksum, another subject, or
+// well-checksummed nonsense is refused (never a panic).
+func TestSnapshotEncoding(t *testing.T) {
+	subject := digest.FromString("s")
+	var in []refEntry
+	for _, n := range []string{"c", "a", "b"} {
+		d := digest.FromString(n)
+		in = append(in, refEntry{member: d, at: []byte("type/" + n), desc: []byte(`{"digest":"` + d.String() + `"}`)})
+	}
+	b := encodeSnapshot(subject, in)
+	recs, listing, err := decodeSnapshot(b, subject)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("decode: %d records, %v", len(recs), err)
+	}
+	sorted := slices.Clone(in)
+	sortRefEntries(sorted)
+	for i, r := range recs {
+		if string(r.name) != indexFileName(sorted[i].member) || string(r.at) != string(sorted[i].at) || string(r.desc) != string(sorted[i].desc) {
+			t.Errorf("record %d: %s %s %s, want %s", i, r.name, r.at, r.desc, sorted[i].member)
+		}
+	}
+	if string(listing) != string(encodeRefListing(sorted)) {
+		t.Errorf("listing %s", listing)
+	}
+	for n := range len(b) {
+		if _, _, err := decodeSnapshot(b[:n], subject); err == nil {
+			t.Errorf("truncated to %d bytes: accepted", n)
+		}
+	}
+	if _, _, err := decodeSnapshot(b, digest.FromString("other")); err == nil {
+		t.Error("another subject's snapshot accepted")
+	}
+	bad := slices.Clone(b)
+	bad[len(bad)-1] ^= 1
+	if _, _, err := decodeSnapshot(bad, subject); err == nil {
+		t.Error("a wrong checksum accepted")
+	}
+	head := []byte(snapshotMagic + subject.String() + "\n")
+	for _, body := range []string{"\x05", "\x01\x03abc", "\x01\x01a\x01b\x7f" + listingHead + listingTail, "\x00{}", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"} {
+		nonsense := append(slices.Clone(head), body...)
+		nonsense = binary.BigEndian.AppendUint32(nonsense, crc32.Checksum(nonsense, crc32c))
+		if _, _, err := decodeSnapshot(nonsense, subject); err == nil {
+			t.Errorf("nonsense %q accepted", body)
+		}
+	}
 }
