@@ -121,12 +121,12 @@ func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, b []byte, 
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return publish(func() error {
-		if err := os.Rename(f.Name(), path); err != nil {
-			return err
-		}
-		return syncDir(dir)
-	})
+	if err := publish(func() error { return os.Rename(f.Name(), path) }); err != nil {
+		return err
+	}
+	// Not under publish's lock: until this is durable, a crash leaves the
+	// previous snapshot, valid too (a DELETE since would have removed it).
+	return syncDir(dir)
 }
 
 func (s *diskStore) dropSnapshot(repo string, subject digest.Digest) error {
