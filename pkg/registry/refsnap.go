@@ -52,6 +52,10 @@ const (
 	snapshotName  = "_snapshot"
 	snapshotMagic = "signet referrers snapshot 1\n"
 	snapshotDelay = 2 * time.Second // from a push to the refresh of its subject's snapshot
+	// snapshotMinEntries: a subject with fewer referrers gets no snapshot
+	// (reading its entries costs less than a snapshot's fsyncs; images
+	// signed once each would otherwise double the fsyncs of their pushes).
+	snapshotMinEntries = 64
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -390,10 +394,12 @@ type snapCoord struct {
 	timer   *time.Timer
 	closed  bool
 	wg      sync.WaitGroup // snapshot writes in progress
+
+	minEntries int // snapshotMinEntries (tests lower it)
 }
 
 func newSnapCoord(rg *Registry, ss snapshotStore) *snapCoord {
-	return &snapCoord{rg: rg, ss: ss, seed: maphash.MakeSeed(), writing: map[refKey]bool{}, pending: map[refKey]bool{}}
+	return &snapCoord{rg: rg, ss: ss, seed: maphash.MakeSeed(), writing: map[refKey]bool{}, pending: map[refKey]bool{}, minEntries: snapshotMinEntries}
 }
 
 func (c *snapCoord) bucket(k refKey) int {
@@ -438,10 +444,11 @@ func (c *snapCoord) deleting(k refKey) (func(), error) {
 var errSnapshotStale = errors.New("referrers snapshot outdated before it was published")
 
 // save writes entries, computed from generation g on, as k's snapshot,
-// unless a DELETE of a referrer of k began since.
+// unless a DELETE of a referrer of k began since (or they are too few to
+// be worth one: a snapshot already there, missing some, stays valid).
 func (c *snapCoord) save(k refKey, g uint64, entries []refEntry) {
 	c.mu.Lock()
-	if c.writing[k] {
+	if c.writing[k] || len(entries) < c.minEntries {
 		c.mu.Unlock()
 		return
 	}

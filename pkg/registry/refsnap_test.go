@@ -28,6 +28,7 @@ type snapFixture struct {
 func newSnapFixture(t *testing.T) *snapFixture {
 	f := &snapFixture{t: t, root: t.TempDir(), subject: digest.FromString("snapshot subject"), want: map[digest.Digest]bool{}}
 	f.rg, f.base = newTestRegistry(t, Config{Root: f.root})
+	f.rg.snaps.minEntries = 1
 	pushBlob(t, f.base, "r", []byte("{}"))
 	pushBlob(t, f.base, "r", []byte("x"))
 	return f
@@ -43,6 +44,7 @@ func (f *snapFixture) restart() {
 		f.t.Fatal(err)
 	}
 	f.rg, f.base = newTestRegistry(f.t, Config{Root: f.root})
+	f.rg.snaps.minEntries = 1
 }
 
 func (f *snapFixture) push(at string, n int) digest.Digest {
@@ -376,4 +378,28 @@ func TestSnapshotEncoding(t *testing.T) {
 			t.Errorf("nonsense %q accepted", body)
 		}
 	}
+}
+
+// TestReferrersSnapshotSmallSubjects: a subject with fewer referrers than
+// snapshotMinEntries gets no snapshot (its entries are cheap to read) and
+// is listed right after a restart all the same.
+func TestReferrersSnapshotSmallSubjects(t *testing.T) {
+	f := newSnapFixture(t)
+	f.rg.snaps.minEntries = snapshotMinEntries
+	for i := range snapshotMinEntries - 1 {
+		f.push("application/vnd.example.sbom", i)
+	}
+	f.check("small subject")
+	if err := f.rg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.snapshotPath()); !os.IsNotExist(err) {
+		t.Errorf("a subject of %d referrers got a snapshot: %v", snapshotMinEntries-1, err)
+	}
+	f.rg, f.base = newTestRegistry(t, Config{Root: f.root})
+	f.check("small subject, restarted")
+	f.push("application/vnd.example.sbom", 1000)
+	f.restart()
+	f.wantSnapshot(fmt.Sprintf("%d referrers", snapshotMinEntries))
+	f.check("restarted with a snapshot")
 }
