@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -402,4 +403,33 @@ func TestReferrersSnapshotSmallSubjects(t *testing.T) {
 	f.restart()
 	f.wantSnapshot(fmt.Sprintf("%d referrers", snapshotMinEntries))
 	f.check("restarted with a snapshot")
+}
+
+// FuzzDecodeSnapshot: whatever a snapshot file holds (checksummed, so that
+// the fuzzer gets past the checksum), decoding never panics, and what it
+// accepts is a listing whose descriptors are the records'.
+func FuzzDecodeSnapshot(f *testing.F) {
+	subject := digest.FromString("s")
+	head := snapshotMagic + subject.String() + "\n"
+	d := digest.FromString("m")
+	valid := encodeSnapshot(subject, []refEntry{{member: d, at: []byte("t"), desc: []byte(`{"digest":"` + d.String() + `"}`)}})
+	f.Add(valid[len(head) : len(valid)-4])
+	f.Add([]byte("\x00" + listingHead + listingTail))
+	f.Add([]byte("\x02\x01a\x00\x00\x01b\x00\x00" + listingHead + "," + listingTail))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b := append([]byte(head), body...)
+		b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32c))
+		recs, listing, err := decodeSnapshot(b, subject)
+		if err != nil {
+			return
+		}
+		if !bytes.HasPrefix(listing, []byte(listingHead)) || !bytes.HasSuffix(listing, []byte(listingTail)) {
+			t.Fatalf("accepted a listing %q", listing)
+		}
+		for _, r := range recs {
+			if !bytes.Contains(listing, r.desc) {
+				t.Fatalf("record %q outside the listing", r.desc)
+			}
+		}
+	})
 }
