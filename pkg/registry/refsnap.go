@@ -449,6 +449,9 @@ var errSnapshotStale = errors.New("referrers snapshot outdated before it was pub
 func (c *snapCoord) save(k refKey, g uint64, entries []refEntry) {
 	c.mu.Lock()
 	if c.writing[k] || len(entries) < c.minEntries {
+		if c.writing[k] {
+			c.schedule(k) // entries the one being written may lack
+		}
 		c.mu.Unlock()
 		return
 	}
@@ -493,6 +496,11 @@ func (c *snapCoord) saveAsync(k refKey, g uint64, entries []refEntry) {
 func (c *snapCoord) pushed(k refKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.schedule(k)
+}
+
+// schedule refreshes k's snapshot snapshotDelay from now (c.mu held).
+func (c *snapCoord) schedule(k refKey) {
 	if c.closed {
 		return
 	}
@@ -525,7 +533,10 @@ func (c *snapCoord) flush() {
 func (c *snapCoord) refresh(k refKey) {
 	g, ok := c.generation(k)
 	if !ok {
-		return // a DELETE is in progress: the next listing writes one
+		c.mu.Lock()
+		c.schedule(k) // a DELETE is in progress: later
+		c.mu.Unlock()
+		return
 	}
 	entries, _, checked, err := c.rg.loadSnapshotted(c.ss, k.repo, k.subject)
 	if err != nil {
