@@ -254,6 +254,9 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, repo str
 		if e.kind == indexReferrers {
 			at, desc, _ := bytes.Cut(e.data, []byte{'\n'})
 			rg.refs.add(refKey{repo, e.subject}, string(at), d, desc)
+			if rg.snaps != nil {
+				rg.snaps.pushed(refKey{repo, e.subject})
+			}
 		}
 	}
 	for _, t := range tags {
@@ -424,6 +427,19 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, repo string, ref refer
 		}
 		return err
 	}
+	var m manifestFields
+	parsed := json.Unmarshal(body, &m) == nil
+	if parsed && m.Subject != nil && rg.snaps != nil {
+		// The subject's referrers snapshot goes before the manifest does
+		// (refsnap.go).
+		if s, err := parseDigest(m.Subject.Digest); err == nil {
+			done, err := rg.snaps.deleting(refKey{repo, s})
+			if err != nil {
+				return err
+			}
+			defer done()
+		}
+	}
 	if err := rg.store.deleteManifest(repo, d); err != nil && !errors.Is(err, errNotFound) {
 		return err
 	}
@@ -439,8 +455,7 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, repo string, ref refer
 		}
 	}
 	// Index entries (listings skip stale ones, so this is housekeeping).
-	var m manifestFields
-	if json.Unmarshal(body, &m) == nil {
+	if parsed {
 		if m.Subject != nil {
 			if s, err := parseDigest(m.Subject.Digest); err == nil {
 				_ = rg.store.deleteIndex(repo, indexReferrers, s, d)

@@ -155,6 +155,25 @@ func newRefSubject() *refSubject {
 	return &refSubject{byType: map[string]map[digest.Digest][]byte{}, typed: map[string][]byte{}}
 }
 
+// newRefSubjectSorted returns the referrers entries (sorted by member, as
+// loadSnapshotted returns them), with full as their full listing when it
+// is not nil, encoded in the same pass otherwise.
+func newRefSubjectSorted(entries []refEntry, full []byte) *refSubject {
+	s := newRefSubject()
+	var lastAt string // most referrers of a subject share few types
+	for _, e := range entries {
+		if string(e.at) != lastAt {
+			lastAt = string(e.at)
+		}
+		s.put(lastAt, e.member, e.desc)
+	}
+	if full == nil {
+		full = encodeRefListing(entries)
+	}
+	s.full = full
+	return s
+}
+
 // put adds or replaces a referrer.
 func (s *refSubject) put(at string, member digest.Digest, desc []byte) {
 	for t, m := range s.byType {

@@ -47,6 +47,19 @@ func (rg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, repo, d
 // manifest is stored (an entry is written before its manifest, so a crash
 // in between leaves one without it, which is skipped).
 func (rg *Registry) loadReferrers(repo string, subject digest.Digest) (*refSubject, error) {
+	if ss, isSnap := rg.store.(snapshotStore); isSnap && rg.snaps != nil {
+		// On disk: from the subject's snapshot (refsnap.go).
+		k := refKey{repo, subject}
+		g, ok := rg.snaps.generation(k)
+		entries, full, checked, err := rg.loadSnapshotted(ss, repo, subject)
+		if err != nil {
+			return nil, err
+		}
+		if ok && checked != 0 {
+			rg.snaps.saveAsync(k, g, entries)
+		}
+		return newRefSubjectSorted(entries, full), nil
+	}
 	entries, err := rg.store.listIndex(repo, indexReferrers, subject)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,8 @@ type Registry struct {
 	tagLocks *tagLocks
 	// refs caches the referrers listings (refcache.go).
 	refs *refCache
+	// snaps keeps the on-disk referrers snapshots (refsnap.go); nil in memory.
+	snaps *snapCoord
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -104,6 +106,7 @@ func New(cfg Config) (*Registry, error) {
 			return nil, err
 		}
 		rg.store = s
+		rg.snaps = newSnapCoord(rg, s)
 	} else {
 		rg.store = newMemStore()
 	}
@@ -120,6 +123,9 @@ func (rg *Registry) Close() error {
 		close(rg.done)
 		rg.wg.Wait()
 		rg.uploads.closeAll()
+		if rg.snaps != nil {
+			rg.snaps.close()
+		}
 	})
 	return rg.store.close()
 }

@@ -22,6 +22,7 @@ import (
 //	repos/<name>/_manifests/<alg>/<hex>         "<media type>\n" followed by the manifest bytes
 //	repos/<name>/_tags/<tag>                    the digest the tag points at
 //	repos/<name>/_index/<kind>/<alg>/<hex>/<alg>-<hex>  subject index entries
+//	repos/<name>/_index/referrers/<alg>/<hex>/_snapshot  a subject's referrers snapshot (refsnap.go)
 //	uploads/                                    upload sessions in progress (emptied at start)
 //	tmp/                                        temporary files of atomic writes (emptied at start)
 //	lock                                        held (flock) by the registry process using the root; its PID
