@@ -19,6 +19,7 @@ targets=(
 	./pkg/signature/jwt:FuzzParse
 	./pkg/registry:FuzzRoutes
 	./pkg/registry:FuzzManifestPut
+	./pkg/registry:FuzzDecodeSnapshot
 	./pkg/discover:FuzzReferrersIndex
 	./pkg/discover:FuzzDecodeIndex
 	./pkg/artifact:FuzzParse

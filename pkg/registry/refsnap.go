@@ -298,20 +298,28 @@ func memberOf(name string) (digest.Digest, bool) {
 // or -1 when the snapshot must be rewritten anyway (none, invalid, or
 // naming entries that are gone).
 func (rg *Registry) loadSnapshotted(ss snapshotStore, repo string, subject digest.Digest) (entries []refEntry, full []byte, checked int, err error) {
+	// The snapshot is read and decoded while the directory is.
+	var snap []snapRecord
+	decoded := make(chan struct{})
+	go func() {
+		defer close(decoded)
+		if b := ss.readSnapshot(repo, subject); b != nil {
+			var err error
+			if snap, full, err = decodeSnapshot(b, subject); err != nil {
+				snap, full = nil, nil
+			}
+		}
+	}()
 	names, err := ss.indexNames(repo, indexReferrers, subject)
 	if err != nil || len(names) == 0 {
+		<-decoded
 		return nil, nil, 0, err
 	}
 	at := make(map[string]int, len(names)) // file name → index in names
 	for i, n := range names {
 		at[n] = i
 	}
-	var snap []snapRecord
-	if b := ss.readSnapshot(repo, subject); b != nil {
-		if snap, full, err = decodeSnapshot(b, subject); err != nil {
-			snap, full = nil, nil
-		}
-	}
+	<-decoded
 	if snap == nil {
 		checked = -1
 	}

@@ -433,3 +433,29 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 	})
 }
+
+// TestReferrersSnapshotRefreshRetried: a refresh that meets a snapshot
+// write in progress for the subject is done again later (here: at
+// shutdown), so the snapshot ends up holding the pushes it would miss.
+func TestReferrersSnapshotRefreshRetried(t *testing.T) {
+	f := newSnapFixture(t)
+	for i := range 3 {
+		f.push("application/vnd.example.sbom", i)
+	}
+	c := f.rg.snaps
+	c.mu.Lock()
+	c.writing[f.key()] = true // another write in progress
+	clear(c.pending)
+	c.mu.Unlock()
+	c.refresh(f.key())
+	c.mu.Lock()
+	again := c.pending[f.key()]
+	delete(c.writing, f.key())
+	c.mu.Unlock()
+	if !again {
+		t.Error("a refresh meeting a write in progress was dropped")
+	}
+	f.restart()
+	f.wantSnapshot("after the retried refresh")
+	f.check("restarted")
+}
