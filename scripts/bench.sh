@@ -236,7 +236,7 @@ echo
 
 echo "## Embedded registry referrers listing (Go benchmark, in process, disk storage)"
 echo
-echo "A subject with 10,001 referrers (one of a signature type) among 20,001 manifests; one GET, the body read to its end. warm: the subject listed before; filtered: ?artifactType= of the signature; cold: the first listing after a start (the subject's index read from disk)."
+echo "A subject with 10,001 referrers (one of a signature type) among 20,001 manifests; one GET, the body read to its end. warm: the subject listed before; filtered: ?artifactType= of the signature; cold: the first listing after a start, from the subject's referrers snapshot (docs/registry.md); cold-nosnapshot: the same without a snapshot, every entry read and checked one by one."
 echo
 echo '```'
 go test -run '^$' -bench 'Referrers10k' -benchtime 10x ./pkg/registry/ 2>&1 | grep -E '^Benchmark' || true
