@@ -12,11 +12,14 @@
 #
 #   - Go benchmarks: JWT sign/verify per key type beside the bare crypto
 #     operation (benchstat); the embedded registry's referrers listing at
-#     10,000 (warm, filtered, cold);
+#     10,000 (warm, filtered, cold, cold-nosnapshot); reading a 10,000-entry
+#     sha256-<hex> index (signet's scanner beside encoding/json);
 #   - verify: signet verify vs notation verify (bin/seed-tools/notation, its
 #     own trust policy and store in a temporary XDG_CONFIG_HOME) on a subject
 #     with 10,000 other referrers and one notation signature, on
-#     distribution v3.1.2 (tag fallback) and the embedded registry;
+#     distribution v3.1.2 (tag fallback) and the embedded registry, with the
+#     floor beside them (internal/benchtool/floor: oras-go and notation-go
+#     linked, nothing run);
 #   - discover at 10,000 referrers: signet's default and --depth 8 against
 #     oras's default (which walks every level);
 #   - the embedded registry against distribution through one Go client
@@ -240,6 +243,15 @@ echo "A subject with 10,001 referrers (one of a signature type) among 20,001 man
 echo
 echo '```'
 go test -run '^$' -bench 'Referrers10k' -benchtime 10x ./pkg/registry/ 2>&1 | grep -E '^Benchmark' || true
+echo '```'
+echo
+echo "## Reading a sha256-<hex> referrers index (Go benchmark, in process)"
+echo
+echo "What verify and discover read on a registry without the referrers API (distribution): an index of 10,000 referrers and one signature (2.5 MB), digest-checked; signet's scanner (pkg/discover/decodeindex.go) beside encoding/json (the implementation before it, kept as the tests' oracle), keeping the signatures only (verify) or every entry (discover). 5 runs of 20 iterations each."
+echo
+echo '```'
+go test -run '^$' -bench 'DecodeIndex10k' -benchtime 20x -count 5 ./pkg/discover/ >"$work/decode.txt" 2>&1 || true
+if [[ -x "$TOOLS/benchstat" ]]; then "$TOOLS/benchstat" "$work/decode.txt" | sed -n '/sec\/op/,$p'; else grep '^Benchmark' "$work/decode.txt"; fi
 echo '```'
 echo
 fi # BENCH_SKIP_GO
