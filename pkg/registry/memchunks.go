@@ -177,20 +177,7 @@ func (r *mappedReader) next(max int64) []byte {
 }
 
 func (r *mappedReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.off
-	case io.SeekEnd:
-		offset += r.b.n
-	default:
-		return 0, errors.New("mappedReader.Seek: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("mappedReader.Seek: negative position")
-	}
-	r.off = offset
-	return offset, nil
+	return seekTo(&r.off, r.b.n, offset, whence)
 }
 
 func (r *mappedReader) Close() error {
@@ -290,20 +277,26 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 }
 
 func (r *chunkReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.off
-	case io.SeekEnd:
-		offset += r.c.n
-	default:
-		return 0, errors.New("chunkReader.Seek: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("chunkReader.Seek: negative position")
-	}
-	r.off = offset
-	return offset, nil
+	return seekTo(&r.off, r.c.n, offset, whence)
 }
 
 func (r *chunkReader) Close() error { return nil }
+
+// seekTo is io.Seeker's Seek for a reader at *off in content of size bytes:
+// it sets *off to the new position.
+func seekTo(off *int64, size, offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += *off
+	case io.SeekEnd:
+		offset += size
+	default:
+		return 0, errors.New("Seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("Seek: negative position")
+	}
+	*off = offset
+	return offset, nil
+}

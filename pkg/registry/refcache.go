@@ -53,12 +53,15 @@ func newRefCache(maxBytes int) *refCache {
 	return &refCache{maxBytes: maxBytes, subjects: map[refKey]*list.Element{}, seed: maphash.MakeSeed()}
 }
 
-func (c *refCache) bucket(k refKey) int {
+func (c *refCache) bucket(k refKey) int { return k.bucket(c.seed, len(c.gen)) }
+
+// bucket hashes k, with seed, into one of n buckets.
+func (k refKey) bucket(seed maphash.Seed, n int) int {
 	var h maphash.Hash
-	h.SetSeed(c.seed)
+	h.SetSeed(seed)
 	h.WriteString(k.repo)
 	h.WriteString(string(k.subject))
-	return int(h.Sum64() % uint64(len(c.gen)))
+	return int(h.Sum64() % uint64(n))
 }
 
 // memFactor: a subject's entries, its encoded full listing and its

@@ -107,30 +107,10 @@ func (s *diskStore) readSnapshot(repo string, subject digest.Digest) []byte {
 }
 
 func (s *diskStore) writeSnapshot(repo string, subject digest.Digest, b []byte, publish func(rename func() error) error) error {
-	path := s.snapshotPath(repo, subject)
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(s.tmp, "snapshot-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := quotaWrite(s.quota.Load(), f, b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := publish(func() error { return os.Rename(f.Name(), path) }); err != nil {
-		return err
-	}
-	// Not under publish's lock: until this is durable, a crash leaves the
-	// previous snapshot, valid too (a DELETE since would have removed it).
-	return syncDir(dir)
+	// The directory's fsync after the rename is not under publish's lock:
+	// until it is durable, a crash leaves the previous snapshot, valid too
+	// (a DELETE since would have removed it).
+	return s.replaceFile(s.snapshotPath(repo, subject), b, publish)
 }
 
 func (s *diskStore) dropSnapshot(repo string, subject digest.Digest) error {
@@ -410,13 +390,7 @@ func newSnapCoord(rg *Registry, ss snapshotStore) *snapCoord {
 	return &snapCoord{rg: rg, ss: ss, seed: maphash.MakeSeed(), writing: map[refKey]bool{}, pending: map[refKey]bool{}, minEntries: snapshotMinEntries}
 }
 
-func (c *snapCoord) bucket(k refKey) int {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	h.WriteString(k.repo)
-	h.WriteString(string(k.subject))
-	return int(h.Sum64() % uint64(len(c.gen)))
-}
+func (c *snapCoord) bucket(k refKey) int { return k.bucket(c.seed, len(c.gen)) }
 
 // generation returns the generation a snapshot computed from now on is
 // published against; ok is false while a DELETE is in progress.

@@ -357,10 +357,17 @@ func (s *diskStore) deleteIndex(repo, kind string, subject, member digest.Digest
 // writeAtomic writes data to path: temporary file, fsync, rename, fsync of
 // the directory.
 func (s *diskStore) writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := mkdirAllSync(dir); err != nil {
+	if err := mkdirAllSync(filepath.Dir(path)); err != nil {
 		return err
 	}
+	return s.replaceFile(path, data, func(rename func() error) error { return rename() })
+}
+
+// replaceFile writes data to a temporary file and fsyncs it, then has
+// publish call rename (which moves it to path, whose directory must exist)
+// and fsyncs path's directory. publish may decline (return an error without
+// calling rename): the temporary file is removed and path is untouched.
+func (s *diskStore) replaceFile(path string, data []byte, publish func(rename func() error) error) error {
 	f, err := os.CreateTemp(s.tmp, "write-*")
 	if err != nil {
 		return err
@@ -377,10 +384,10 @@ func (s *diskStore) writeAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := publish(func() error { return os.Rename(f.Name(), path) }); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(path))
 }
 
 func (s *diskStore) remove(path string) error {
