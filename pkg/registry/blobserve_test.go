@@ -296,17 +296,7 @@ func TestServeBlobDownload(t *testing.T) {
 			opts.TLSCertFile, opts.TLSKeyFile = selfSignedCert(t, dir)
 			client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 		}
-		urls := make(chan string, 1)
-		opts.Ready = func(u string) { urls <- u }
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- Serve(ctx, opts) }()
-		var base string
-		select {
-		case base = <-urls:
-		case err := <-done:
-			t.Fatalf("Serve: %v", err)
-		}
+		base, stop := startServe(t, opts)
 		data := randomBlob(4, 12<<20+5)
 		d := digest.FromBytes(data)
 		resp, err := client.Post(base+"/v2/r/blobs/uploads/?digest="+d.String(), "application/octet-stream", bytes.NewReader(data))
@@ -322,12 +312,6 @@ func TestServeBlobDownload(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, data) {
 			t.Fatalf("TLS %v: GET: %s, %v, %d bytes, equal %v", useTLS, resp.Status, err, len(got), bytes.Equal(got, data))
 		}
-		cancel()
-		select {
-		case err := <-done:
-			must(t, err)
-		case <-time.After(15 * time.Second):
-			t.Fatal("Serve did not shut down")
-		}
+		stop()
 	}
 }

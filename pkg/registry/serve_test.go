@@ -75,17 +75,7 @@ func TestServe(t *testing.T) {
 		}
 		var logs syncBuffer
 		opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		urls := make(chan string, 1)
-		opts.Ready = func(u string) { urls <- u }
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- Serve(ctx, opts) }()
-		var base string
-		select {
-		case base = <-urls:
-		case err := <-done:
-			t.Fatalf("Serve: %v", err)
-		}
+		base, stop := startServe(t, opts)
 		if want := map[bool]string{false: "http://", true: "https://"}[useTLS]; !strings.HasPrefix(base, want) {
 			t.Fatalf("url %q", base)
 		}
@@ -95,15 +85,37 @@ func TestServe(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("ping: %s", resp.Status)
 		}
+		stop()
+		if !strings.Contains(logs.String(), "msg=request method=GET path=/v2/") {
+			t.Errorf("no request log line:\n%s", logs.String())
+		}
+	}
+}
+
+// startServe runs Serve with opts and returns its base URL and a stop
+// function that shuts it down and fails the test unless Serve returns nil
+// within 15 seconds.
+func startServe(t *testing.T, opts ServeOptions) (base string, stop func()) {
+	t.Helper()
+	urls := make(chan string, 1)
+	opts.Ready = func(u string) { urls <- u }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, opts) }()
+	select {
+	case base = <-urls:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Serve: %v", err)
+	}
+	return base, func() {
+		t.Helper()
 		cancel()
 		select {
 		case err := <-done:
 			must(t, err)
 		case <-time.After(15 * time.Second):
 			t.Fatal("Serve did not shut down")
-		}
-		if !strings.Contains(logs.String(), "msg=request method=GET path=/v2/") {
-			t.Errorf("no request log line:\n%s", logs.String())
 		}
 	}
 }
