@@ -480,18 +480,13 @@ value:
 		if i = skipSpace(b, i+1); i == needMore {
 			return needMore, nil
 		}
-		if c == '[' {
-			if b[i] == ']' {
-				i++
-				stack = stack[:len(stack)-1]
-				goto end
-			}
-			goto value
-		}
-		if b[i] == '}' {
+		if b[i] == closing(c) {
 			i++
 			stack = stack[:len(stack)-1]
 			goto end
+		}
+		if c == '[' {
+			goto value
 		}
 		goto key
 	case c == '"':
@@ -528,28 +523,23 @@ end:
 	if i = skipSpace(b, i); i == needMore {
 		return needMore, nil
 	}
-	if stack[len(stack)-1] == '[' {
-		switch b[i] {
-		case ',':
+	switch open := stack[len(stack)-1]; b[i] {
+	case closing(open):
+		i++
+		stack = stack[:len(stack)-1]
+		goto end
+	case ',':
+		if open == '[' {
 			i++
 			goto value
-		case ']':
-			i++
-			stack = stack[:len(stack)-1]
-			goto end
 		}
-		return 0, s.syntax(i, "after array element")
-	}
-	switch b[i] {
-	case ',':
 		if i = skipSpace(b, i+1); i == needMore {
 			return needMore, nil
 		}
 		goto key
-	case '}':
-		i++
-		stack = stack[:len(stack)-1]
-		goto end
+	}
+	if stack[len(stack)-1] == '[' {
+		return 0, s.syntax(i, "after array element")
 	}
 	return 0, s.syntax(i, "after object key:value pair")
 key:
@@ -567,6 +557,14 @@ key:
 	}
 	i++
 	goto value
+}
+
+// closing returns the byte that closes the object or array open opens.
+func closing(open byte) byte {
+	if open == '[' {
+		return ']'
+	}
+	return '}'
 }
 
 // The members of a descriptor an entry of the common form may have.
