@@ -77,22 +77,12 @@ func readIndex(r io.Reader, desc ocispec.Descriptor, keepType func(string) bool,
 	var out []ocispec.Descriptor
 	seen := false
 	for member := 0; ; member++ {
-		c, err := s.peek()
+		c, closed, err := s.next(member, '}', "after object key:value pair")
 		if err != nil {
 			return nil, fail(err)
 		}
-		if c == '}' {
-			s.pos++
+		if closed {
 			break
-		}
-		if member > 0 {
-			if c != ',' {
-				return nil, fail(s.syntax(s.pos, "after object key:value pair"))
-			}
-			s.pos++
-			if c, err = s.peek(); err != nil {
-				return nil, fail(err)
-			}
 		}
 		if c != '"' {
 			return nil, fail(s.syntax(s.pos, "looking for beginning of object key string"))
@@ -102,14 +92,7 @@ func readIndex(r io.Reader, desc ocispec.Descriptor, keepType func(string) bool,
 			return nil, fail(err)
 		}
 		if !isKey(s.buf[start:end], "manifests") {
-			if c, err := s.peek(); err != nil || c != ':' {
-				if err == nil {
-					err = s.syntax(s.pos, "after object key")
-				}
-				return nil, fail(err)
-			}
-			s.pos++
-			if _, err := s.peek(); err != nil {
+			if _, err := s.colon(); err != nil {
 				return nil, fail(err)
 			}
 			if _, _, err := s.unit(s.scanValue); err != nil {
@@ -122,12 +105,7 @@ func readIndex(r io.Reader, desc ocispec.Descriptor, keepType func(string) bool,
 		}
 		seen = true
 		notArray := bad(`"manifests" is not an array`)
-		if c, err := s.peek(); err != nil || c != ':' {
-			return nil, notArray
-		}
-		s.pos++
-		c, err = s.peek()
-		if err != nil {
+		if c, err = s.colon(); err != nil {
 			return nil, notArray
 		}
 		if c == 'n' {
@@ -141,22 +119,10 @@ func readIndex(r io.Reader, desc ocispec.Descriptor, keepType func(string) bool,
 		}
 		s.pos++
 		for i := 0; ; i++ {
-			c, err := s.peek()
-			if err != nil {
+			if _, closed, err := s.next(i, ']', "after array element"); err != nil {
 				return nil, fail(err)
-			}
-			if c == ']' {
-				s.pos++
+			} else if closed {
 				break
-			}
-			if i > 0 {
-				if c != ',' {
-					return nil, fail(s.syntax(s.pos, "after array element"))
-				}
-				s.pos++
-				if _, err := s.peek(); err != nil {
-					return nil, fail(err)
-				}
 			}
 			m, kept, err := s.entry(keepType)
 			if err != nil {
@@ -277,6 +243,45 @@ func (s *indexScanner) peek() (byte, error) {
 			return 0, err
 		}
 	}
+}
+
+// next moves to member n (counted from 0) of the object or array being
+// read, whose closing byte is end: closed when end comes instead (it is
+// consumed); otherwise the ',' before a member after the first is
+// consumed, after is the syntax error's context when another byte stands
+// there, and c is the member's first byte, unconsumed.
+func (s *indexScanner) next(n int, end byte, after string) (c byte, closed bool, err error) {
+	if c, err = s.peek(); err != nil {
+		return 0, false, err
+	}
+	if c == end {
+		s.pos++
+		return c, true, nil
+	}
+	if n > 0 {
+		if c != ',' {
+			return 0, false, s.syntax(s.pos, after)
+		}
+		s.pos++
+		if c, err = s.peek(); err != nil {
+			return 0, false, err
+		}
+	}
+	return c, false, nil
+}
+
+// colon consumes the ':' after an object key and returns the first byte
+// of the value, unconsumed.
+func (s *indexScanner) colon() (byte, error) {
+	c, err := s.peek()
+	if err != nil {
+		return 0, err
+	}
+	if c != ':' {
+		return 0, s.syntax(s.pos, "after object key")
+	}
+	s.pos++
+	return s.peek()
 }
 
 // unit runs scan on the value at pos, reading more until it is whole, and
@@ -475,18 +480,13 @@ value:
 		if i = skipSpace(b, i+1); i == needMore {
 			return needMore, nil
 		}
-		if c == '[' {
-			if b[i] == ']' {
-				i++
-				stack = stack[:len(stack)-1]
-				goto end
-			}
-			goto value
-		}
-		if b[i] == '}' {
+		if b[i] == closing(c) {
 			i++
 			stack = stack[:len(stack)-1]
 			goto end
+		}
+		if c == '[' {
+			goto value
 		}
 		goto key
 	case c == '"':
@@ -523,28 +523,23 @@ end:
 	if i = skipSpace(b, i); i == needMore {
 		return needMore, nil
 	}
-	if stack[len(stack)-1] == '[' {
-		switch b[i] {
-		case ',':
+	switch open := stack[len(stack)-1]; b[i] {
+	case closing(open):
+		i++
+		stack = stack[:len(stack)-1]
+		goto end
+	case ',':
+		if open == '[' {
 			i++
 			goto value
-		case ']':
-			i++
-			stack = stack[:len(stack)-1]
-			goto end
 		}
-		return 0, s.syntax(i, "after array element")
-	}
-	switch b[i] {
-	case ',':
 		if i = skipSpace(b, i+1); i == needMore {
 			return needMore, nil
 		}
 		goto key
-	case '}':
-		i++
-		stack = stack[:len(stack)-1]
-		goto end
+	}
+	if stack[len(stack)-1] == '[' {
+		return 0, s.syntax(i, "after array element")
 	}
 	return 0, s.syntax(i, "after object key:value pair")
 key:
@@ -562,6 +557,14 @@ key:
 	}
 	i++
 	goto value
+}
+
+// closing returns the byte that closes the object or array open opens.
+func closing(open byte) byte {
+	if open == '[' {
+		return ']'
+	}
+	return '}'
 }
 
 // The members of a descriptor an entry of the common form may have.
@@ -585,19 +588,40 @@ type simpleEntry struct {
 // integer of at most 18 digits) and annotations (an object of strings),
 // each at most once. errNotSimple: it has not (or is not valid JSON).
 func (s *indexScanner) scanSimple(b []byte, i int, e *simpleEntry) (int, error) {
-	base := i
 	*e = simpleEntry{}
 	s.ann = s.ann[:0]
+	return s.scanObject(b, i, i, e)
+}
+
+// scanObject scans an object of the entry of the common form starting at
+// b[base]: the entry itself at b[i], into e, or, when e is nil, its
+// annotations (an object of strings), into s.ann.
+func (s *indexScanner) scanObject(b []byte, i, base int, e *simpleEntry) (int, error) {
 	if b[i] != '{' {
 		return 0, errNotSimple
 	}
-	if i = skipSpace(b, i+1); i == needMore {
-		return needMore, nil
-	}
-	if b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
+	i++
+	for n := 0; ; n++ {
+		// The '}' that ends the object, or the ',' before member n > 0.
+		if i = skipSpace(b, i); i == needMore {
+			return needMore, nil
+		}
+		if b[i] == '}' {
+			return i + 1, nil
+		}
+		if n > 0 {
+			if b[i] != ',' {
+				return 0, errNotSimple
+			}
+			if i = skipSpace(b, i+1); i == needMore {
+				return needMore, nil
+			}
+		}
+		// The key, the ':' and, when it is a string, the value.
+		var key, value span
+		sp := &key
+		f := 0 // the member; 0: an annotation
+	str:
 		if b[i] != '"' {
 			return 0, errNotSimple
 		}
@@ -608,63 +632,46 @@ func (s *indexScanner) scanSimple(b []byte, i int, e *simpleEntry) (int, error) 
 		if err != nil {
 			return 0, errNotSimple
 		}
-		var f int
-		switch string(b[i+1 : end-1]) {
-		case "mediaType":
-			f = fMediaType
-		case "digest":
-			f = fDigest
-		case "size":
-			f = fSize
-		case "annotations":
-			f = fAnnotations
-		case "artifactType":
-			f = fArtifactType
-		}
-		if f == 0 || !plain || e.members&f != 0 {
-			return 0, errNotSimple
-		}
-		e.members |= f
-		if i = skipSpace(b, end); i == needMore {
-			return needMore, nil
-		}
-		if b[i] != ':' {
-			return 0, errNotSimple
-		}
-		if i = skipSpace(b, i+1); i == needMore {
-			return needMore, nil
-		}
-		switch f {
-		case fMediaType, fDigest, fArtifactType:
-			if b[i] != '"' {
-				return 0, errNotSimple
+		*sp = span{start: i + 1 - base, end: end - 1 - base, plain: plain}
+		i = end
+		if sp == &key {
+			if e != nil {
+				if f = e.member(b[base+key.start:base+key.end], key.plain); f == 0 {
+					return 0, errNotSimple
+				}
 			}
-			end, plain, err := s.scanString(b, i)
-			if end == needMore {
+			if i = skipSpace(b, i); i == needMore {
 				return needMore, nil
 			}
-			if err != nil {
+			if b[i] != ':' {
 				return 0, errNotSimple
 			}
-			sp := span{start: i + 1 - base, end: end - 1 - base, plain: plain}
-			switch f {
-			case fMediaType:
-				e.mediaType = sp
-			case fDigest:
-				e.digest = sp
-			default:
-				e.artifactType = sp
+			if i = skipSpace(b, i+1); i == needMore {
+				return needMore, nil
 			}
-			i = end
+			if f != fSize && f != fAnnotations {
+				sp = &value
+				goto str
+			}
+		}
+		switch f {
+		case 0:
+			s.ann = append(s.ann, annotation{key: key, value: value})
+		case fMediaType:
+			e.mediaType = value
+		case fDigest:
+			e.digest = value
+		case fArtifactType:
+			e.artifactType = value
 		case fSize:
 			neg := b[i] == '-'
 			if neg {
 				i++
 			}
-			var n int64
+			var v int64
 			k := i
 			for ; k < len(b) && '0' <= b[k] && b[k] <= '9'; k++ {
-				n = n*10 + int64(b[k]-'0')
+				v = v*10 + int64(b[k]-'0')
 			}
 			switch {
 			case k >= len(b):
@@ -673,83 +680,38 @@ func (s *indexScanner) scanSimple(b []byte, i int, e *simpleEntry) (int, error) 
 				return 0, errNotSimple
 			}
 			if neg {
-				n = -n
+				v = -v
 			}
-			e.size, i = n, k
+			e.size, i = v, k
 		case fAnnotations:
-			if i, err = s.scanAnnotations(b, i, base); i == needMore || err != nil {
+			if i, err = s.scanObject(b, i, base, nil); i == needMore || err != nil {
 				return i, err
 			}
-		}
-		if i = skipSpace(b, i); i == needMore {
-			return needMore, nil
-		}
-		switch b[i] {
-		case '}':
-			return i + 1, nil
-		case ',':
-			if i = skipSpace(b, i+1); i == needMore {
-				return needMore, nil
-			}
-		default:
-			return 0, errNotSimple
 		}
 	}
 }
 
-// scanAnnotations scans an object of strings at b[i] into s.ann.
-func (s *indexScanner) scanAnnotations(b []byte, i, base int) (int, error) {
-	if b[i] != '{' {
-		return 0, errNotSimple
+// member records in e the member the key name (plain: without escapes)
+// names and returns it; 0 when it names none or one e already has.
+func (e *simpleEntry) member(name []byte, plain bool) int {
+	var f int
+	switch string(name) {
+	case "mediaType":
+		f = fMediaType
+	case "digest":
+		f = fDigest
+	case "size":
+		f = fSize
+	case "annotations":
+		f = fAnnotations
+	case "artifactType":
+		f = fArtifactType
 	}
-	if i = skipSpace(b, i+1); i == needMore {
-		return needMore, nil
+	if f == 0 || !plain || e.members&f != 0 {
+		return 0
 	}
-	if b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		var a annotation
-		for k, sp := range []*span{&a.key, &a.value} {
-			if k == 1 {
-				if i = skipSpace(b, i); i == needMore {
-					return needMore, nil
-				}
-				if b[i] != ':' {
-					return 0, errNotSimple
-				}
-				if i = skipSpace(b, i+1); i == needMore {
-					return needMore, nil
-				}
-			}
-			if b[i] != '"' {
-				return 0, errNotSimple
-			}
-			end, plain, err := s.scanString(b, i)
-			if end == needMore {
-				return needMore, nil
-			}
-			if err != nil {
-				return 0, errNotSimple
-			}
-			*sp = span{start: i + 1 - base, end: end - 1 - base, plain: plain}
-			i = end
-		}
-		s.ann = append(s.ann, a)
-		if i = skipSpace(b, i); i == needMore {
-			return needMore, nil
-		}
-		switch b[i] {
-		case '}':
-			return i + 1, nil
-		case ',':
-			if i = skipSpace(b, i+1); i == needMore {
-				return needMore, nil
-			}
-		default:
-			return 0, errNotSimple
-		}
-	}
+	e.members |= f
+	return f
 }
 
 // entry reads the index entry at pos. kept is false when keepType rejects
