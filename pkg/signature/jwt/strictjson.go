@@ -197,8 +197,15 @@ func (s *scanner) number() (string, error) {
 			return "", s.errorf("invalid number")
 		}
 	}
+	text := string(d[start:i])
+	// A number no float64 holds (1e700; a tiny one just rounds to 0) is
+	// refused, as encoding/json and the JWT libraries built on it refuse
+	// it: signet accepts no token they would reject.
+	if _, err := strconv.ParseFloat(text, 64); err != nil {
+		return "", s.errorf("number %s out of range", text)
+	}
 	s.pos = i
-	return string(d[start:i]), nil
+	return text, nil
 }
 
 // str reads a JSON string (after peek saw '"').

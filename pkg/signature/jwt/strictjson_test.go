@@ -38,7 +38,7 @@ func TestScannerAgreesWithEncodingJSON(t *testing.T) {
 	want := map[string]string{`{}`: "", `{"a":"b",}`: "invalid JSON at offset 9: expected a string key",
 		`{"a":"b","a":"c"}`: `duplicate key "a"`, `{"a":{"x":1,"x":2}}`: `duplicate key "x"`,
 		`{"a":"\ud800"}`: "invalid JSON at offset 12: lone UTF-16 surrogate", `{"a":"` + "\xff" + `"}`: "invalid JSON at offset 6: invalid UTF-8",
-		`{"a":"\u00e9\ud83d\ude00\n\"\\\/"}`: ""}
+		`{"a":"\u00e9\ud83d\ude00\n\"\\\/"}`: "", `{"a":1e700}`: "invalid JSON at offset 5: number 1e700 out of range", `{"a":1e-700}`: ""}
 	for in, wantErr := range want {
 		_, err := scanAll([]byte(in))
 		if got := fmt.Sprint(err); (err == nil) != (wantErr == "") || err != nil && got != wantErr {
