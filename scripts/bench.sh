@@ -17,9 +17,10 @@
 #   - verify: signet verify vs notation verify (bin/seed-tools/notation, its
 #     own trust policy and store in a temporary XDG_CONFIG_HOME) on a subject
 #     with 10,000 other referrers and one notation signature, on
-#     distribution v3.1.2 (tag fallback) and the embedded registry, with the
-#     floor beside them (internal/benchtool/floor: oras-go and notation-go
-#     linked, nothing run);
+#     distribution v3.1.2 (tag fallback) and the embedded registry, with two
+#     floors beside them (internal/benchtool/floor: oras-go and notation-go
+#     linked, nothing run; and the same making through oras-go only the
+#     requests a verify cannot do without, nothing verified);
 #   - discover at 10,000 referrers: signet's default and --depth 8 against
 #     oras's default (which walks every level);
 #   - the embedded registry against distribution through one Go client
@@ -377,7 +378,7 @@ fi # the subject
 if only verify; then
 echo "## verify: signet vs notation, $N other referrers and one notation signature"
 echo
-echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType. The floor is internal/benchtool/floor: a program that links oras-go's registry client, notation-go's verifier and go-digest and exits at once (their package initialisation and the Go runtime's start); its ratio is the most any verify built on those libraries can reach against notation on this machine."
+echo "The same notation signature (JWS, notation's test key), the same trust policy and trust store (notation's, in a temporary XDG_CONFIG_HOME): \`signet verify --trust-policy … --trust-store … REF\` and \`notation verify --insecure-registry REF\`. distribution has no referrers API: both read the sha256-<hex> index ($N+1 entries); the embedded registry filters by artifactType. The floor is internal/benchtool/floor: a program that links oras-go's registry client, notation-go's verifier and go-digest and exits at once (their package initialisation and the Go runtime's start); its ratio is the most any verify built on those libraries can reach against notation on this machine. The fetch floor is the same program making, through oras-go, only the requests no verify of a notation signature can do without (resolve the subject, list its signature referrers — the referrers API filtered by artifactType, or oras-go's sha256-<hex> tag fallback —, fetch the signature manifest and its envelope, digests checked) and exiting, nothing verified."
 echo
 table_head
 for r in embedded distribution; do
@@ -387,9 +388,13 @@ for r in embedded distribution; do
 	# the floor: what any program linking oras-go and notation-go pays
 	# before it does anything (internal/benchtool/floor)
 	S0=("floor (libraries linked, nothing run)" "$work/floor")
+	# the fetch floor: the same program making, through oras-go, only the
+	# requests no verify can do without (resolve, signature referrers,
+	# signature manifest, envelope), nothing verified
+	SF=("fetch floor (4 requests, nothing verified)" "$work/floor" -fetch "$ref")
 	# XDG_CONFIG_HOME set for every side (no env process timed on one)
 	S2=("notation verify" "$NOTATION" verify --insecure-registry "$ref")
-	XDG_CONFIG_HOME="$work/xdg" compare "verify ($r)" S1 S0 S2
+	XDG_CONFIG_HOME="$work/xdg" compare "verify ($r)" S1 SF S0 S2
 done
 echo
 echo "Requests of one signet verify (--debug):"
