@@ -11,7 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -257,10 +257,13 @@ func check(ctx context.Context, v *Verdict, format string, envelope []byte, subj
 		if len(res.Chain) > 0 {
 			v.Signer = res.Chain[0].Subject.String()
 		}
-		if len(trust.Identities) > 0 && !slices.Contains(trust.Identities, v.Signer) {
-			v.Reason = fmt.Sprintf("jwt signature: signer %q is not one of the trusted identities", v.Signer)
-			v.Class = notation.ClassIdentity
-			return
+		if len(trust.Identities) > 0 {
+			// As notation matches them for jws and cose.
+			if e := notation.MatchIdentity(trust.Identities, res.Chain[0]); e != nil {
+				v.Reason = "jwt signature: " + strings.TrimPrefix(e.Msg, "notation signature: ")
+				v.Class = e.Class
+				return
+			}
 		}
 		if !checkRevocation(ctx, v, res.Chain, trust) {
 			return
