@@ -152,3 +152,22 @@ func TestPullSignatureWrongBytes(t *testing.T) {
 		t.Fatalf("control: exit %d %v\n%s", code, err, errOut)
 	}
 }
+
+// TestVerifyRegistryFailsToServeSignature: a registry that refuses or
+// fails to serve a listed signature proves nothing about it: exit 1 with
+// the registry's explained error, not 3 ("found, none valid", which
+// scripts read as forged or untrusted); the JSON report still lists the
+// signature with class fetch and the reason.
+func TestVerifyRegistryFailsToServeSignature(t *testing.T) {
+	srv := faultreg.New(t)
+	s := srv.Seed(t, "busybox")
+	srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), http.StatusForbidden, nil, []byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)))
+	code, out, errOut := runCLI(t, "verify", srv.Host+"/busybox:latest", "-c", s.CertFile, "--format", "json")
+	var rep jsonReport
+	if code != ExitError || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Signatures) != 1 || rep.Verified || rep.Signatures[0].Class != "fetch" || !strings.Contains(rep.Signatures[0].Reason, "403") {
+		t.Fatalf("exit %d, want %d, and the signature listed with class fetch\n%s\n%s", code, ExitError, out, errOut)
+	}
+	if want := "Error: registry " + srv.Host + " denied access (403); the account lacks permission for this repository"; lastLine(errOut) != want {
+		t.Fatalf("stderr ends with %q, want %q", lastLine(errOut), want)
+	}
+}

@@ -146,3 +146,37 @@ func HasErrorCode(err error, codes ...string) bool {
 	}
 	return false
 }
+
+// Unavailable reports whether err is the registry failing to answer rather
+// than an answer that proves something: no answer (HangError,
+// DeadlineError, a deadline), a transport failure (a net.Error: refused,
+// reset, timed out), or a status that says it could not or would not serve
+// the request (401, 403, 408, 429, 5xx). A 404, or bytes that do not match
+// their digest, are answers, not unavailability.
+func Unavailable(err error) bool {
+	var (
+		hang     *HangError
+		deadline *DeadlineError
+		resp     *errcode.ErrorResponse
+		statusEr *StatusError
+		netErr   net.Error
+	)
+	unavailable := func(code int) bool {
+		switch code {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+			return true
+		}
+		return code >= 500
+	}
+	switch {
+	case errors.As(err, &hang), errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &resp):
+		return unavailable(resp.StatusCode)
+	case errors.As(err, &statusEr):
+		return unavailable(statusEr.StatusCode)
+	case errors.As(err, &netErr):
+		return true
+	}
+	return false
+}

@@ -377,3 +377,57 @@ func reportWarnings(rep *verify.Report) []string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFaultSignatureUnfetchable: when the registry fails while serving a
+// signature (5xx after the retries, no answer), nothing proves the
+// signature invalid: verify returns the registry's error (exit status 1,
+// explained as for a listing that fails), not "none valid" (3, which
+// scripts read as forged or untrusted), and the verdict still says why.
+// Bytes that do not match their digest stay a verification failure
+// (TestFaultWrongBlobBytes).
+func TestFaultSignatureUnfetchable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(*faultreg.Seeded, <-chan struct{}) faultreg.Fault
+		ropts remote.Options
+		want  string // the explained line, after "registry HOST "
+	}{
+		{"blob-503-forever", func(s *faultreg.Seeded, _ <-chan struct{}) faultreg.Fault {
+			return faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathContains("/blobs/")), 503, nil, nil)
+		}, remote.Options{Retry: faultreg.FastRetry()}, ""},
+		{"artifact-manifest-503-forever", func(s *faultreg.Seeded, _ <-chan struct{}) faultreg.Fault {
+			return faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/manifests/"+s.Artifact.Digest.String())), 503, nil, nil)
+		}, remote.Options{Retry: faultreg.FastRetry()}, ""},
+		{"blob-no-answer", func(s *faultreg.Seeded, rel <-chan struct{}) faultreg.Fault {
+			return faultreg.Hang(faultreg.Match(http.MethodGet, faultreg.PathContains("/blobs/")), rel)
+		}, remote.Options{HeaderTimeout: 200 * time.Millisecond}, "did not answer within 200ms; check that it is up and reachable (--timeout sets this bound)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := faultreg.New(t)
+			s := srv.Seed(t, "busybox")
+			rel := make(chan struct{})
+			defer close(rel)
+			srv.Use(tc.fault(s, rel))
+			rep, err, took := remoteVerify(t, srv, s, tc.ropts)
+			if err == nil || errors.Is(err, errdef.ErrVerification) || errors.Is(err, errdef.ErrNotFound) {
+				t.Fatalf("err = %v; want the registry's error, neither a verification failure nor not found", err)
+			}
+			if rep == nil || len(rep.Signatures) != 1 || rep.Signatures[0].Valid || rep.Signatures[0].Class != "fetch" || rep.Verified {
+				t.Fatalf("report %+v; want the one signature, not valid, class fetch", rep)
+			}
+			if remote.HostOf(err) != srv.Host {
+				t.Fatalf("err = %v; want it to name registry %s", err, srv.Host)
+			}
+			if tc.want != "" {
+				if line, want := remote.Explain(srv.Host, err).Error(), "registry "+srv.Host+" "+tc.want; line != want {
+					t.Fatalf("explained: %q, want %q", line, want)
+				}
+			} else if !strings.Contains(err.Error(), "503") {
+				t.Fatalf("err = %v; want the 503", err)
+			}
+			if took > 10*time.Second {
+				t.Fatalf("took %s", took)
+			}
+		})
+	}
+}

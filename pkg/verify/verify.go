@@ -185,6 +185,14 @@ func Discovered(ctx context.Context, d *discover.Discoverer, ref reference.Refer
 	}
 	rep.Verified = rep.Valid > 0
 	if !rep.Verified {
+		// A signature the registry failed to serve is not proven invalid:
+		// say that the registry failed (exit status 1), not that none is
+		// valid (3).
+		for _, f := range found {
+			if f.Err != nil && remote.Unavailable(f.Err) {
+				return rep, fmt.Errorf("%s: %d signature(s) found, none valid, but the registry failed to serve some; try again: %w", ref.WithDigest(subject.Digest), len(rep.Signatures), f.Err)
+			}
+		}
 		return rep, errdef.Verification(fmt.Errorf("%s: %d signature(s) found, none valid", ref.WithDigest(subject.Digest), len(rep.Signatures)))
 	}
 	return rep, nil
