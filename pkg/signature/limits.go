@@ -3,7 +3,7 @@ package signature
 // MaxEnvelopeSize bounds a signature envelope of any format (the
 // prototype's JWT, notation's JWS and COSE): 1 MiB. Larger ones are
 // refused unread, by the CLI reading a signature file, by discovery
-// fetching a signature blob (discover.MaxSignatureSize) and by the JWT
-// verifier (jwt.DefaultMaxTokenSize); this is the one place the figure is
-// written.
+// fetching a signature blob (discover.MaxSignatureSize), by the JWT
+// verifier (jwt.DefaultMaxTokenSize) and by the JWS/COSE verifier
+// (notation.Verify); this is the one place the figure is written.
 const MaxEnvelopeSize = 1 << 20

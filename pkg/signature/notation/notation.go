@@ -348,6 +348,9 @@ const (
 	// trusted TSA, not over this signature, or outside the signing
 	// chain's validity.
 	ClassTimestamp = "timestamp"
+	// ClassTooLarge: the envelope exceeds signet's bound for any
+	// signature envelope (1 MiB); refused before parsing.
+	ClassTooLarge = "too large"
 )
 
 // Error is a verification failure: a short, stable Class and a one-line

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -517,6 +518,31 @@ func TestLoggedFailuresInvalid(t *testing.T) {
 			if ve := (*Error)(nil); !errors.As(err, &ve) || ve.Class != ClassExpired || !strings.Contains(err.Error(), `level "`+level+`" only logs the expiry check`) {
 				t.Fatalf("%s, %s, expired: err = %v, want class expired naming the level", format, level, err)
 			}
+		}
+	}
+}
+
+// TestVerifyRefusesOversizedEnvelope: an envelope over the 1 MiB bound
+// (signature.MaxEnvelopeSize) is refused before it is parsed, as jwt.Verify
+// refuses a token, whoever calls: the bound held only where the CLI reads a
+// file and discovery fetches a blob, and a genuine JWS padded with 1 MiB of
+// JSON whitespace verified through the library.
+func TestVerifyRefusesOversizedEnvelope(t *testing.T) {
+	p := pair(t, certgen.KeyECP256, "self")
+	opts := VerifyOptions{TrustedCertificates: []*x509.Certificate{p.trusted}}
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		env := sign(t, p, format, nil)
+		if _, err := Verify(context.Background(), env, format, testSubject, opts); err != nil {
+			t.Fatalf("%s control: %v", format, err)
+		}
+		padded := append(append([]byte{}, env...), bytes.Repeat([]byte(" "), 1<<20)...)
+		_, err := Verify(context.Background(), padded, format, testSubject, opts)
+		var ne *Error
+		if !errors.As(err, &ne) || ne.Class != ClassTooLarge || !errors.Is(err, errdef.ErrVerification) {
+			t.Fatalf("%s padded to %d bytes: err = %v; want class %q", format, len(padded), err, ClassTooLarge)
+		}
+		if want := fmt.Sprintf("notation signature: %s envelope of %d bytes exceeds the limit of %d bytes; refused unread", format, len(padded), 1<<20); ne.Msg != want {
+			t.Fatalf("%s: %q, want %q", format, ne.Msg, want)
 		}
 	}
 }

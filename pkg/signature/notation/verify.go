@@ -22,6 +22,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/pkg/errdef"
+	signetsig "github.com/signet-oci/signet/pkg/signature"
 )
 
 // DefaultScope is the registry scope used when VerifyOptions.Scope is empty
@@ -100,6 +101,9 @@ func Verify(ctx context.Context, envelope []byte, format string, subject ocispec
 	mediaType, err := MediaType(format)
 	if err != nil {
 		return nil, malformed("%s", err)
+	}
+	if len(envelope) > signetsig.MaxEnvelopeSize {
+		return nil, vErr(ClassTooLarge, "%s envelope of %d bytes exceeds the limit of %d bytes; refused unread", format, len(envelope), signetsig.MaxEnvelopeSize)
 	}
 	// Parse first so that garbage is reported as malformed, not as a
 	// policy problem.
