@@ -1,14 +1,17 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -462,4 +465,56 @@ func TestFaultSignatureUnfetchable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFaultRedirects: a blob redirected to another origin (a CDN, as
+// registries do) is fetched there and digest-checked like any other; a
+// redirect loop is cut after Go's 10 redirects: one signature costs a
+// bounded number of requests, and the outcome is the registry's error.
+func TestFaultRedirects(t *testing.T) {
+	t.Run("to-another-origin", func(t *testing.T) {
+		srv := faultreg.New(t)
+		s := srv.Seed(t, "busybox")
+		for _, tc := range []struct {
+			name  string
+			body  []byte
+			valid bool
+		}{{"genuine bytes", s.Token, true}, {"other bytes", bytes.Repeat([]byte("x"), len(s.Token)), false}} {
+			var served atomic.Int32
+			cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				served.Add(1)
+				w.Write(tc.body)
+			}))
+			defer cdn.Close()
+			srv.Reset()
+			srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), http.StatusTemporaryRedirect, http.Header{"Location": {cdn.URL + "/blob"}}, nil))
+			rep, err, _ := remoteVerify(t, srv, s, remote.Options{})
+			if served.Load() != 1 || rep == nil || len(rep.Signatures) != 1 {
+				t.Fatalf("%s: the CDN served %d times; report %+v, err %v", tc.name, served.Load(), rep, err)
+			}
+			v := rep.Signatures[0]
+			if tc.valid && (err != nil || !v.Valid) {
+				t.Fatalf("%s: %+v, err %v; want valid", tc.name, v, err)
+			}
+			if !tc.valid && (!errors.Is(err, errdef.ErrVerification) || v.Valid || v.Class != "fetch" || !strings.HasSuffix(v.Reason, "mismatched digest")) {
+				t.Fatalf("%s: %+v, err %v; want class fetch, mismatched digest", tc.name, v, err)
+			}
+		}
+	})
+	t.Run("loop", func(t *testing.T) {
+		srv := faultreg.New(t)
+		s := srv.Seed(t, "busybox")
+		path := "/v2/busybox/blobs/" + s.Blob.Digest.String()
+		srv.Use(faultreg.Always(faultreg.Match(http.MethodGet, faultreg.PathSuffix("/blobs/"+s.Blob.Digest.String())), http.StatusFound, http.Header{"Location": {srv.URL + path}}, nil))
+		rep, err, took := remoteVerify(t, srv, s, remote.Options{})
+		if err == nil || errors.Is(err, errdef.ErrVerification) || !strings.Contains(err.Error(), "stopped after 10 redirects") {
+			t.Fatalf("err = %v; want the registry's error, stopped after 10 redirects", err)
+		}
+		if rep == nil || len(rep.Signatures) != 1 || rep.Signatures[0].Class != "fetch" {
+			t.Fatalf("report %+v", rep)
+		}
+		if n := srv.Count(http.MethodGet, path); n > 11 || took > 10*time.Second {
+			t.Fatalf("%d requests for the blob in %s; want at most 11", n, took)
+		}
+	})
 }
