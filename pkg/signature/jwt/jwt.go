@@ -57,8 +57,11 @@ type Result struct {
 	Header Header
 	Claims Claims
 	// Chain is the verified chain, leaf first, ending at the trusted
-	// certificate (a single element when the leaf itself is trusted or for
-	// a kid-only token).
+	// certificate. When the leaf itself is trusted (given with -c, or
+	// named by a kid-only token), the chain is the leaf followed by the
+	// issuers found for it in x5c and the trusted certificates, for the
+	// revocation check: the leaf alone when it is self-issued or none is
+	// given.
 	Chain []*x509.Certificate
 	// SignedAt is the iat claim (zero if absent).
 	SignedAt time.Time

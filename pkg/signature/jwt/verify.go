@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,10 +71,12 @@ func Verify(token []byte, subject ocispec.Descriptor, opts VerifyOptions) (*Resu
 		now = time.Now()
 	}
 
-	var chain []*x509.Certificate
+	var chain, inters []*x509.Certificate
 	switch {
 	case len(p.header.X5C) > 0:
-		leaf, inters, err := decodeX5C(p.header.X5C, opts.TrustedCertificates)
+		var leaf *x509.Certificate
+		var err error
+		leaf, inters, err = decodeX5C(p.header.X5C, opts.TrustedCertificates)
 		if err != nil {
 			return nil, err
 		}
@@ -97,6 +100,12 @@ func Verify(token []byte, subject ocispec.Descriptor, opts VerifyOptions) (*Resu
 		chain = []*x509.Certificate{cert}
 	default:
 		return nil, vErr(Malformed, `header has neither "x5c" nor "kid"`)
+	}
+	if len(chain) == 1 {
+		// The signer's certificate is trusted itself: its issuers, when
+		// given, follow it, for the revocation check (which checks each
+		// certificate against its issuer).
+		chain = withIssuers(chain[0], inters, opts.TrustedCertificates)
 	}
 	leaf := chain[0]
 	if msg := leafUsageProblem(leaf); msg != "" {
@@ -294,6 +303,35 @@ func verifyChain(leaf *x509.Certificate, inters, trusted []*x509.Certificate, no
 		}
 	}
 	return nil, weak
+}
+
+// withIssuers returns leaf, a certificate trusted itself, followed by its
+// issuers found in pools: each one a CA that signed the certificate before
+// it, up to a self-issued one, at most MaxChainCertificates in all. They
+// add nothing to the trust in leaf (the chain is not verified further);
+// they let the revocation check find each certificate's issuer. A
+// self-issued leaf (the walkthrough's certificate) is returned alone
+// without any signature check.
+func withIssuers(leaf *x509.Certificate, pools ...[]*x509.Certificate) []*x509.Certificate {
+	chain := []*x509.Certificate{leaf}
+	for cur := leaf; len(chain) < MaxChainCertificates && !bytes.Equal(cur.RawIssuer, cur.RawSubject); {
+		var next *x509.Certificate
+	search:
+		for _, pool := range pools {
+			for _, c := range pool {
+				if bytes.Equal(c.RawSubject, cur.RawIssuer) && !slices.ContainsFunc(chain, c.Equal) && cur.CheckSignatureFrom(c) == nil {
+					next = c
+					break search
+				}
+			}
+		}
+		if next == nil {
+			break
+		}
+		chain = append(chain, next)
+		cur = next
+	}
+	return chain
 }
 
 // isTrusted reports whether c is (pointer-identical to, as decodeX5C
