@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -79,3 +80,35 @@ func TestRevokedSignerTrustedDirectly(t *testing.T) {
 func chainOf(s *testpki.Signer) []*x509.Certificate { return s.Chain }
 func leafOf(s *testpki.Signer) []*x509.Certificate  { return s.Chain[:1] }
 func caOf(s *testpki.Signer) []*x509.Certificate    { return []*x509.Certificate{s.CA} }
+
+// TestTrustedLeafWithoutIssuer: a jwt signer trusted itself (-c its leaf)
+// whose certificate names an OCSP responder or a CRL, with its issuer
+// given nowhere (neither -c/--ca-cert nor x5c): its status cannot be
+// checked (OCSP answers and CRLs are verified with the issuer's key). That
+// is revocation status unknown (strict: invalid; soft: valid, reported
+// unknown), not "no revocation information", which says that no
+// certificate names a responder or a CRL and which a revoked signer got.
+func TestTrustedLeafWithoutIssuer(t *testing.T) {
+	ca := testpki.NewRevocationCA(t, "signet revocation CA")
+	bad := ca.Leaf(t, "revoked signer", true, true)
+	ca.Revoke(bad.Chain[0])
+	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("m"), Size: 100}
+	tok, err := jwt.Sign(subject, jwt.SignOptions{Signer: bad.Key, Certificates: bad.Chain[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []revocation.Mode{revocation.Strict, revocation.Soft} {
+		c, err := revocation.New(revocation.Options{Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := Envelope("jwt", tok, subject, Trust{Certificates: bad.Chain[:1], Revocation: c})
+		const why = `revocation status of "CN=revoked signer,O=signet tests" could not be checked: its issuer "CN=signet revocation CA,O=signet tests" was given neither with -c/--ca-cert nor in the signature`
+		switch {
+		case mode == revocation.Strict && (!errors.Is(err, errdef.ErrVerification) || v.Valid || v.Class != revocation.ClassUnknown || !strings.Contains(v.Reason, why)):
+			t.Errorf("strict: valid %v, revocation %q, class %q, reason %q; want class %q, %q", v.Valid, v.Revocation, v.Class, v.Reason, revocation.ClassUnknown, why)
+		case mode == revocation.Soft && (err != nil || !v.Valid || v.Revocation != revocation.StatusUnknown || !strings.Contains(v.RevocationDetail, why)):
+			t.Errorf("soft: valid %v, revocation %q, detail %q, err %v; want valid, %q, %q", v.Valid, v.Revocation, v.RevocationDetail, err, revocation.StatusUnknown, why)
+		}
+	}
+}

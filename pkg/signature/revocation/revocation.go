@@ -217,6 +217,13 @@ func (c *Checker) check(ctx context.Context, chain []*x509.Certificate) (*Result
 	if len(chain) == 0 {
 		return nil, &Error{Class: ClassUnknown, Msg: "revocation: no certificate chain to check"}
 	}
+	if leaf := chain[0]; len(chain) == 1 && !bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && (len(leaf.OCSPServer) > 0 || len(leaf.CRLDistributionPoints) > 0) {
+		// A signer trusted itself (jwt: -c its certificate) whose issuer
+		// is given nowhere: OCSP answers and CRLs are signed by the
+		// issuer, so nothing can be checked, although the certificate
+		// names where its status is.
+		return c.unknown(fmt.Sprintf("revocation status of %q could not be checked: its issuer %q was given neither with -c/--ca-cert nor in the signature", leaf.Subject, leaf.Issuer))
+	}
 	local := make([]*x509.RevocationList, len(chain))
 	checkable := false
 	for i, cert := range chain[:len(chain)-1] {
