@@ -7,3 +7,8 @@ package signature
 // verifier (jwt.DefaultMaxTokenSize) and by the JWS/COSE verifier
 // (notation.Verify); this is the one place the figure is written.
 const MaxEnvelopeSize = 1 << 20
+
+// MaxCertificateChain bounds the certificates a signature may carry (a
+// JWT's x5c, a JWS or COSE envelope's chain): validating a chain costs
+// signature checks per certificate before any trust decision.
+const MaxCertificateChain = 10

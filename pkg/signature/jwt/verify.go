@@ -22,7 +22,7 @@ import (
 const DefaultMaxTokenSize = signature.MaxEnvelopeSize
 
 // MaxChainCertificates bounds the number of certificates in x5c.
-const MaxChainCertificates = 10
+const MaxChainCertificates = signature.MaxCertificateChain
 
 // VerifyOptions configure Verify.
 type VerifyOptions struct {

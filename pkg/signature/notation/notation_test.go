@@ -546,3 +546,73 @@ func TestVerifyRefusesOversizedEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyRefusesLongChain: a JWS or COSE envelope carrying more than
+// signature.MaxCertificateChain certificates is refused before notation-go
+// validates the chain (two signature checks per certificate, trusted or
+// not): a forged envelope of 1,100 P-521 certificates (828 KB, under the
+// 1 MiB bound) cost 7.2 s of CPU to reject, and a registry may list 100 of
+// them. A chain of exactly the bound still verifies.
+func TestVerifyRefusesLongChain(t *testing.T) {
+	chainOf := func(n int) (crypto.Signer, []*x509.Certificate) {
+		t.Helper()
+		var certs []*x509.Certificate
+		var parent *x509.Certificate
+		var parentKey crypto.Signer
+		for i := range n {
+			leaf := i == n-1
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmpl := &x509.Certificate{
+				SerialNumber:          big.NewInt(int64(i + 1)),
+				Subject:               pkix.Name{CommonName: fmt.Sprintf("cert %d", i), Organization: []string{"Acme"}, Province: []string{"WA"}, Country: []string{"US"}},
+				NotBefore:             time.Now().Add(-time.Hour),
+				NotAfter:              time.Now().Add(time.Hour),
+				BasicConstraintsValid: true,
+				IsCA:                  !leaf,
+				KeyUsage:              x509.KeyUsageCertSign,
+			}
+			if leaf {
+				tmpl.KeyUsage, tmpl.ExtKeyUsage = x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+			}
+			if parent == nil {
+				parent, parentKey = tmpl, key
+			}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			certs = append([]*x509.Certificate{c}, certs...) // leaf first
+			parent, parentKey = c, key
+		}
+		return parentKey, certs
+	}
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		for _, n := range []int{signature.MaxCertificateChain, signature.MaxCertificateChain + 1} {
+			key, chain := chainOf(n)
+			env, err := Sign(context.Background(), testSubject, SignOptions{Signer: key, Certificates: chain, Format: format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := chain[len(chain)-1]
+			_, err = Verify(context.Background(), env, format, testSubject, VerifyOptions{TrustedCertificates: []*x509.Certificate{root}})
+			if n <= signature.MaxCertificateChain {
+				if err != nil {
+					t.Errorf("%s, %d certificates: %v; want valid", format, n, err)
+				}
+				continue
+			}
+			want := fmt.Sprintf("notation signature: the certificate chain holds %d certificates; at most %d are accepted", n, signature.MaxCertificateChain)
+			var ne *Error
+			if !errors.As(err, &ne) || ne.Class != ClassMalformed || ne.Msg != want {
+				t.Errorf("%s, %d certificates: err = %v; want class %q, %q", format, n, err, ClassMalformed, want)
+			}
+		}
+	}
+}
