@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	coresig "github.com/notaryproject/notation-core-go/signature"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -612,6 +613,59 @@ func TestVerifyRefusesLongChain(t *testing.T) {
 			var ne *Error
 			if !errors.As(err, &ne) || ne.Class != ClassMalformed || ne.Msg != want {
 				t.Errorf("%s, %d certificates: err = %v; want class %q, %q", format, n, err, ClassMalformed, want)
+			}
+		}
+	}
+}
+
+// TestVerifyRefusesUnknownCriticalAttribute: a signature carrying a signed
+// extended attribute marked critical that signet does not understand is
+// refused ("unknown critical attributes MUST cause signature verification
+// to fail", Notary Project signature specification). notation-go checks
+// them only when a verification plugin takes part: without one, a JWS or
+// COSE signature whose signer restricted it with, say, a critical
+// "io.example.environment": "staging" verified as valid anywhere. The same
+// attribute not marked critical is ignored, as the specification allows.
+func TestVerifyRefusesUnknownCriticalAttribute(t *testing.T) {
+	p := pair(t, certgen.KeyECP256, "self")
+	signer, err := coresig.NewLocalSigner(p.chain, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(map[string]any{"targetArtifact": testSubject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := VerifyOptions{TrustedCertificates: []*x509.Certificate{p.trusted}}
+	for _, format := range []string{FormatJWS, FormatCOSE} {
+		for _, critical := range []bool{false, true} {
+			mediaType, _ := MediaType(format)
+			env, err := coresig.NewEnvelope(mediaType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig, err := env.Sign(&coresig.SignRequest{
+				Payload:                  coresig.Payload{ContentType: MediaTypePayload, Content: payload},
+				Signer:                   signer,
+				SigningTime:              time.Now().Add(-time.Minute),
+				SigningScheme:            coresig.SigningSchemeX509,
+				SigningAgent:             "signet/test",
+				ExtendedSignedAttributes: []coresig.Attribute{{Key: "io.example.environment", Critical: critical, Value: "staging"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Verify(context.Background(), sig, format, testSubject, opts)
+			if !critical {
+				if err != nil {
+					t.Errorf("%s, attribute not critical: %v; want valid", format, err)
+				}
+				continue
+			}
+			want := `notation signature: the signed attribute "io.example.environment" is marked critical and signet does not understand it`
+			var ne *Error
+			if !errors.As(err, &ne) || ne.Class != ClassMalformed || ne.Msg != want {
+				t.Errorf("%s, critical attribute: err = %v; want class %q, %q", format, err, ClassMalformed, want)
 			}
 		}
 	}

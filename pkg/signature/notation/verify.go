@@ -112,8 +112,18 @@ func Verify(ctx context.Context, envelope []byte, format string, subject ocispec
 	}
 	// Parse first so that garbage is reported as malformed, not as a
 	// policy problem.
-	if _, err := content(envelope, format); err != nil {
+	c, err := content(envelope, format)
+	if err != nil {
 		return nil, err
+	}
+	// "Unknown critical attributes MUST cause signature verification to
+	// fail" (Notary Project signature specification); notation-go checks
+	// them only when a verification plugin takes part, which signet never
+	// runs.
+	for _, a := range c.SignerInfo.SignedAttributes.ExtendedAttributes {
+		if a.Critical {
+			return nil, malformed("the signed attribute %q is marked critical and signet does not understand it", fmt.Sprint(a.Key))
+		}
 	}
 	doc, store, err := trust(opts)
 	if err != nil {
