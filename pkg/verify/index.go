@@ -123,7 +123,14 @@ func Indexed(ctx context.Context, client *remote.Client, ref reference.Reference
 	}
 	own := err
 
-	irep, ierr := Remote(ctx, client, idxRef, opts.Options)
+	// The index's signatures would vouch for subjRef: the trust policy
+	// statement that decides is subjRef's repository's, as for its own
+	// signatures, also when the index is in another repository.
+	iopts := opts.Options
+	if iopts.Scope == "" {
+		iopts.Scope = subjRef.Repo()
+	}
+	irep, ierr := Remote(ctx, client, idxRef, iopts)
 	if irep == nil {
 		return rep, fmt.Errorf("%w; the index %s listing it could not be checked: %v", own, idxRef.Raw, ierr)
 	}
