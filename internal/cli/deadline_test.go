@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signet-oci/signet/internal/faultreg"
+	"github.com/signet-oci/signet/internal/testpki"
 	"github.com/signet-oci/signet/pkg/remote"
 )
 
@@ -81,5 +85,49 @@ func TestBackoffWithinDeadline(t *testing.T) {
 	code, _, errOut := runCLI(t, "discover", srv.Host+"/busybox:latest", "--timeout", "2s")
 	if code != ExitError || time.Since(start) > 5*time.Second || !strings.Contains(errOut, "429") {
 		t.Fatalf("exit %d after %s: %s", code, time.Since(start), errOut)
+	}
+}
+
+// TestVerifyFileRevocationWithinTimeout: --timeout bounds verify -f too,
+// revocation checks included. File mode checked the signature with no
+// deadline: a signer whose OCSP responder and CRL distribution point
+// accept connections and never answer cost the revocation client's own
+// timeouts (5 s each, OCSP then CRL), whatever --timeout said.
+func TestVerifyFileRevocationWithinTimeout(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	now := time.Now()
+	caKey, ca := testpki.Issue(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "hung responder CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, IsCA: true,
+	}, nil, nil)
+	key, leaf := testpki.Issue(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "signer"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		OCSPServer: []string{hang.URL + "/ocsp"}, CRLDistributionPoints: []string{hang.URL + "/ca.crl"},
+	}, ca, caKey)
+	signer := &testpki.Signer{Key: key, Chain: []*x509.Certificate{leaf, ca}, CA: ca}
+	dir := t.TempDir()
+	keyPath, chainPath, caPath := signer.WriteFiles(t, dir, "signer")
+	manifest := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(manifest, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sig := filepath.Join(dir, "sig.jwt")
+	if code, out, errOut := runCLIAt(time.Time{}, "sign", "-k", keyPath, "-c", chainPath, "--signature-format", "jwt", "-o", sig, "file:"+manifest); code != ExitOK {
+		t.Fatalf("sign: exit %d\n%s\n%s", code, out, errOut)
+	}
+	start := time.Now()
+	code, out, errOut := runCLIAt(time.Time{}, "verify", "-f", sig, "--ca-cert", caPath, "--timeout", "1s", "file:"+manifest)
+	took := time.Since(start)
+	if code != ExitVerifyFailed || !strings.Contains(errOut, "status unknown") || took > 4*time.Second {
+		t.Fatalf("exit %d after %s; want %d (revocation unknown) within --timeout 1s (with a margin)\n%s\n%s", code, took.Round(time.Millisecond), ExitVerifyFailed, out, errOut)
 	}
 }

@@ -252,7 +252,7 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 	if ref.Kind == reference.Registry {
 		trust.Scope = ref.Repo()
 	}
-	v, verr := verify.Envelope(format, sig, desc, trust)
+	v, verr := verify.EnvelopeContext(cmd.Context(), format, sig, desc, trust)
 	rep := &verify.Report{Reference: manifestArg, Subject: desc, Verified: verr == nil, Signatures: []*verify.Verdict{v}}
 	if verr == nil {
 		rep.Valid = 1

@@ -242,8 +242,14 @@ func resolveAndFind(ctx context.Context, d *discover.Discoverer, ref reference.R
 // verdict and, when the signature is not valid, an error wrapping
 // errdef.ErrVerification.
 func Envelope(format string, envelope []byte, subject ocispec.Descriptor, trust Trust) (*Verdict, error) {
+	return EnvelopeContext(context.Background(), format, envelope, subject, trust)
+}
+
+// EnvelopeContext is Envelope bounded by ctx: the revocation checks it
+// makes (OCSP, CRL) end when ctx does (signet verify -f --timeout).
+func EnvelopeContext(ctx context.Context, format string, envelope []byte, subject ocispec.Descriptor, trust Trust) (*Verdict, error) {
 	v := &Verdict{Format: format}
-	check(context.Background(), v, format, envelope, subject, trust)
+	check(ctx, v, format, envelope, subject, trust)
 	if !v.Valid {
 		return v, errdef.Verification(errors.New(v.Reason))
 	}
