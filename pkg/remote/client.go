@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +26,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
+	"github.com/signet-oci/signet/pkg/bounded"
 	"github.com/signet-oci/signet/pkg/reference"
 )
 
@@ -36,6 +36,7 @@ const (
 	DefaultHeaderTimeout   = 20 * time.Second // until the response headers arrive (tried at most twice)
 	DefaultMaxMetadataSize = 8 << 20          // referrers pages, tag lists, links responses
 	DefaultMaxPages        = 1000
+	maxCAFileSize          = 8 << 20 // --ca-file: a CA bundle, read no further
 )
 
 // Options configure registry access.
@@ -118,7 +119,7 @@ func New(opts Options) (*Client, error) {
 		if opts.Insecure || opts.CAFile != "" {
 			cfg := &tls.Config{InsecureSkipVerify: opts.Insecure} //nolint:gosec // the user asked for --insecure
 			if opts.CAFile != "" {
-				pem, err := os.ReadFile(opts.CAFile)
+				pem, err := bounded.ReadFile(opts.CAFile, maxCAFileSize)
 				if err != nil {
 					return nil, fmt.Errorf("reading --ca-file: %w", err)
 				}

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/signet-oci/signet/pkg/bounded"
 )
 
 // Supported PEM block types for private keys.
@@ -137,7 +139,7 @@ func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 // intermediates). The key's public key must equal the first certificate's,
 // or the error says "key and certificate mismatch" and names both files.
 func LoadKeyPair(keyFile, certFile string) (crypto.Signer, []*x509.Certificate, error) {
-	data, err := os.ReadFile(keyFile)
+	data, err := bounded.ReadFile(keyFile, MaxTrustFileSize)
 	if err != nil {
 		return nil, nil, &FileError{Msg: fmt.Sprintf("read key file %q: %s", keyFile, fileErr(err)), Err: err}
 	}
@@ -163,7 +165,7 @@ func LoadKeyPair(keyFile, certFile string) (crypto.Signer, []*x509.Certificate, 
 func LoadCertificates(files ...string) ([]*x509.Certificate, error) {
 	var all []*x509.Certificate
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := bounded.ReadFile(f, MaxTrustFileSize)
 		if err != nil {
 			return nil, &FileError{Msg: fmt.Sprintf("read certificate file %q: %s", f, fileErr(err)), Err: err}
 		}
@@ -199,6 +201,8 @@ func fileErr(err error) string {
 		return "no such file; check the path"
 	case errors.Is(err, os.ErrPermission):
 		return "permission denied; check the file's permissions"
+	case errors.Is(err, bounded.ErrTooLarge):
+		return fmt.Sprintf("larger than %d bytes, more than any key or certificate file holds; check the path", MaxTrustFileSize)
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {

@@ -12,3 +12,8 @@ const MaxEnvelopeSize = 1 << 20
 // JWT's x5c, a JWS or COSE envelope's chain): validating a chain costs
 // signature checks per certificate before any trust decision.
 const MaxCertificateChain = 10
+
+// MaxTrustFileSize bounds a key, certificate or trust policy file: far more
+// than any holds (a system CA bundle is a few hundred KB), and read no
+// further, so a pipe or a device named by mistake cannot exhaust memory.
+const MaxTrustFileSize = 8 << 20

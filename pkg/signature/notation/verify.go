@@ -21,6 +21,7 @@ import (
 	"github.com/notaryproject/tspclient-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/signet-oci/signet/pkg/bounded"
 	"github.com/signet-oci/signet/pkg/errdef"
 	signetsig "github.com/signet-oci/signet/pkg/signature"
 )
@@ -332,8 +333,11 @@ func trust(opts VerifyOptions) (*trustpolicy.Document, truststore.X509TrustStore
 // LoadTrustPolicy reads a notation trustpolicy.json (unknown fields are
 // refused, as notation does) and validates it.
 func LoadTrustPolicy(path string) (*trustpolicy.Document, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, signetsig.MaxTrustFileSize)
 	if err != nil {
+		if errors.Is(err, bounded.ErrTooLarge) {
+			return nil, vErr(ClassTrustPolicy, "trust policy %s: larger than %d bytes, more than any trust policy holds; check the path", path, signetsig.MaxTrustFileSize)
+		}
 		return nil, vErr(ClassTrustPolicy, "trust policy %s: %s", path, oneLine(errdef.UnwrapPath(err)))
 	}
 	var doc trustpolicy.Document

@@ -29,6 +29,7 @@ import (
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
 	"github.com/notaryproject/notation-core-go/revocation/result"
 
+	"github.com/signet-oci/signet/pkg/bounded"
 	"github.com/signet-oci/signet/pkg/errdef"
 )
 
@@ -137,12 +138,20 @@ func New(opts Options) (*Checker, error) {
 // Mode returns the checker's mode.
 func (c *Checker) Mode() Mode { return c.mode }
 
-// LoadCRLs reads CRL files (DER or PEM "X509 CRL").
+// MaxCRLFileSize bounds a CRL file given to LoadCRLs (--crl): 32 MiB, the
+// bound notation-core-go puts on a CRL it downloads. No more is read.
+const MaxCRLFileSize = 32 << 20
+
+// LoadCRLs reads CRL files (DER or PEM "X509 CRL"), each of at most
+// MaxCRLFileSize bytes.
 func LoadCRLs(paths ...string) ([]*x509.RevocationList, error) {
 	var out []*x509.RevocationList
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := bounded.ReadFile(p, MaxCRLFileSize)
 		if err != nil {
+			if errors.Is(err, bounded.ErrTooLarge) {
+				return nil, fmt.Errorf("CRL %s: larger than %d bytes, more than any CRL signet reads; check the path", p, MaxCRLFileSize)
+			}
 			var pe *os.PathError
 			if errors.As(err, &pe) {
 				err = pe.Err
