@@ -9,6 +9,7 @@ import (
 
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
+	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -64,6 +65,7 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 		return err
 	}
 	results := verify.Many(cmd.Context(), client, refs, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers}, 0)
+	explained := make([]verify.Result, len(results))
 	for i, r := range results {
 		rep := r.Report
 		if rep != nil {
@@ -72,21 +74,29 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 				fmt.Fprintf(streams.Err, "Warning: %s: %s\n", r.Reference, w)
 			}
 		}
+		// The line a single-image verify would print for this error (a
+		// registry that refuses the connection, asks for credentials, …),
+		// not the transport's chain; the error class is kept.
+		shown := r
+		shown.Err = remote.Explain(refs[i].Registry, r.Err)
+		explained[i] = shown
 		if opts.output.json() {
-			if rep == nil {
-				rep = &verify.Report{Reference: r.Reference, Signatures: []*verify.Verdict{}}
+			var doc any = rep
+			if rep == nil && shown.Err != nil {
+				// Not resolved: the report has no subject, as a single
+				// image's (VerifyFailure, docs/schemas/verify.json).
+				doc = VerifyFailure{Reference: r.Reference, Signatures: []*verify.Verdict{}, Error: shown.Err.Error()}
+			} else if shown.Err != nil {
+				rep.Error = shown.Err.Error()
 			}
-			if r.Err != nil {
-				rep.Error = r.Err.Error()
-			}
-			if err := writeJSON(streams.Out, rep); err != nil {
+			if err := writeJSON(streams.Out, doc); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintln(streams.Out, verdictLine(refs[i], r))
+		fmt.Fprintln(streams.Out, verdictLine(refs[i], shown))
 	}
-	return verify.Status(results)
+	return verify.Status(explained)
 }
 
 // verdictLine is one image's line: VALID, INVALID, UNSIGNED or ERROR.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,6 +134,21 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	// An unknown reference: exit 4, a report without subject, with error.
 	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--format", "json")); r["error"] == nil || r["verified"] != false {
 		t.Errorf("verify of an unknown reference: %v", r)
+	}
+	// Several images: one report per image, each a verify.json document
+	// (the unknown one without subject, as above).
+	many := json.NewDecoder(bytes.NewReader(run(4, "verify", subject, ref+":nope", "-c", p("example.crt"), "--format", "json")))
+	for n := 0; ; n++ {
+		var doc json.RawMessage
+		if err := many.Decode(&doc); err == io.EOF {
+			if n != 2 {
+				t.Errorf("verify of two images: %d reports, want 2", n)
+			}
+			break
+		} else if err != nil {
+			t.Fatalf("verify of two images: report %d: %v", n+1, err)
+		}
+		check("verify.json", doc)
 	}
 
 	// push-signature: prototype (links), OCI JWT, Notary Project JWS.
