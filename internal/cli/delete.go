@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mattn/go-isatty"
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
@@ -209,13 +210,10 @@ func btoi(b bool) int {
 	return 0
 }
 
-// isTerminal reports whether r is an interactive terminal. A variable so
-// that tests can answer the prompt.
+// isTerminal reports whether r is an interactive terminal (not merely a
+// character device: /dev/null is one). A variable so that tests can answer
+// the prompt.
 var isTerminal = func(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
