@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -70,7 +72,7 @@ func runRegistryServe(cmd *cobra.Command, opts *registryServeOptions, streams IO
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(streams.Err, &slog.HandlerOptions{Level: level}))
-	return registry.Serve(cmd.Context(), registry.ServeOptions{
+	err := registry.Serve(cmd.Context(), registry.ServeOptions{
 		Addr:         opts.Addr,
 		Root:         opts.Root,
 		Memory:       opts.Memory || opts.Root == "",
@@ -83,4 +85,8 @@ func runRegistryServe(cmd *cobra.Command, opts *registryServeOptions, streams IO
 			fmt.Fprintln(streams.Out, url)
 		},
 	})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("cannot listen on %s: the address is in use (another registry?); stop what listens there, or pick another --addr (127.0.0.1:0 picks a free port and prints it)", opts.Addr)
+	}
+	return err
 }
