@@ -165,3 +165,44 @@ func TestVerifyManyUnresolved(t *testing.T) {
 		t.Errorf("stderr %q, want it to end with %q", errOut, want)
 	}
 }
+
+// TestVerifyFileUnresolvedJSON: in file mode too, a MANIFEST that could not
+// be resolved (unknown: exit status 4; its registry down: 1) still gets a
+// JSON report on stdout, without subject, saying why; a usage error (a
+// missing file: MANIFEST) prints none.
+func TestVerifyFileUnresolvedJSON(t *testing.T) {
+	srv := faultreg.New(t)
+	a := srv.Seed(t, "a")
+	sig := filepath.Join(t.TempDir(), "sig.jwt")
+	if err := os.WriteFile(sig, a.Token, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	for _, c := range []struct {
+		manifest string
+		code     int
+		err      string
+	}{
+		{srv.Host + "/a:nope", ExitNotFound, srv.Host + "/a:nope: not found (check the repository and tag, or push the image first with 'signet copy')"},
+		{closed + "/a:latest", ExitError, "cannot connect to registry " + closed + "; is it running (signet registry serve)?"},
+	} {
+		code, out, errOut := runCLI(t, "verify", "-f", sig, "-c", a.CertFile, "--format", "json", c.manifest)
+		var rep map[string]any
+		if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil || code != c.code {
+			t.Errorf("%s: exit %d, want %d; stdout %q (%v); stderr %q", c.manifest, code, c.code, out, jerr, errOut)
+			continue
+		}
+		if _, ok := rep["subject"]; ok || rep["error"] != c.err || rep["verified"] != false || rep["reference"] != c.manifest {
+			t.Errorf("%s: report %v, want no subject and error %q", c.manifest, rep, c.err)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "m.json")
+	if code, out, _ := runCLI(t, "verify", "-f", sig, "-c", a.CertFile, "--format", "json", "file:"+missing); code != ExitUsage || out != "" {
+		t.Errorf("file: missing: exit %d, stdout %q; want %d and nothing", code, out, ExitUsage)
+	}
+}
