@@ -43,7 +43,7 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 		if opts.FromFile != "-" {
 			f, err := os.Open(opts.FromFile)
 			if err != nil {
-				return errdef.Usage(fmt.Errorf("--from-file: %w", err))
+				return missingInput("--from-file", opts.FromFile, err)
 			}
 			defer f.Close()
 			in = f

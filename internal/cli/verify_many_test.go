@@ -101,6 +101,11 @@ func TestVerifyMany(t *testing.T) {
 	if code, _, errOut := runCLI(t, "verify", "--from-file", bad, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "line 2") {
 		t.Errorf("a bad line: exit %d, want %d naming line 2 (%s)", code, ExitUsage, errOut)
 	}
+	// A missing list is named, like every missing local input (exit 2).
+	missing := filepath.Join(t.TempDir(), "images.txt")
+	if code, _, errOut := runCLI(t, "verify", "--from-file", missing, "-c", a.CertFile); code != ExitUsage || errOut != "Error: --from-file "+missing+" does not exist; check the path\n" {
+		t.Errorf("a missing list: exit %d, stderr %q; want %d and the missing-input line", code, errOut, ExitUsage)
+	}
 	empty := filepath.Join(t.TempDir(), "empty.txt")
 	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
 	if code, _, errOut := runCLI(t, "verify", "--from-file", empty, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "lists no image") {
