@@ -195,6 +195,21 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	}
 	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("changed.json")))
 
+	// delete-signature: nothing selected (every signature valid); a dry
+	// run (the wrong certificate: all three invalid); one deleted.
+	if d := check("delete-signature.json", run(0, "delete-signature", subject, "--all-invalid", "-c", p("example.crt"), "--format", "json")); len(d["signatures"].([]any)) != 0 {
+		t.Errorf("delete-signature, nothing invalid: %v", d)
+	}
+	dry := check("delete-signature.json", run(0, "delete-signature", subject, "--all-invalid", "-c", p("other.crt"), "--dry-run", "--format", "json"))
+	sigs, _ := dry["signatures"].([]any)
+	if len(sigs) != 3 || dry["dryRun"] != true || sigs[0].(map[string]any)["outcome"] != "would delete" {
+		t.Fatalf("delete-signature --dry-run: %v", dry)
+	}
+	gone := sigs[0].(map[string]any)["artifact"].(map[string]any)["digest"].(string)
+	if d := check("delete-signature.json", run(0, "delete-signature", subject, "--artifact", gone, "--yes", "--format", "json")); len(d["signatures"].([]any)) != 1 || d["signatures"].([]any)[0].(map[string]any)["outcome"] != "deleted" {
+		t.Errorf("delete-signature --artifact: %v", d)
+	}
+
 	// A multi-platform image: sign --recursive, discover of the index (its
 	// manifests) and of one platform, verify through the index.
 	multi := p("multi")
@@ -258,6 +273,8 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 		{"sign-recursive.json", "signed", cli.SignedObject{}},
 		{"pull-signature.json", "", cli.PullResult{}},
 		{"pull-signature.json", "pulled", cli.PulledSignature{}},
+		{"delete-signature.json", "", cli.DeleteResult{}},
+		{"delete-signature.json", "signature", cli.DeletedSignature{}},
 	}, descriptors...) {
 		doc, err := loadSchema(schemaPath(c.schema))
 		if err != nil {
