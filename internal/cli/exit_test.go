@@ -24,6 +24,8 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"registry", "gc"}, `unknown command "gc" for "signet registry"`},
 		{[]string{"registry", "serv"}, "did you mean 'signet registry serve'"},
 		{[]string{"generate", "bogus"}, "its commands are artifact, cert, manifest"},
+		{[]string{"completion", "tcsh"}, `unknown command "tcsh" for "signet completion"`},
+		{[]string{"completion", "zhs"}, "did you mean 'signet completion zsh'"},
 		{[]string{"sgin"}, "did you mean 'signet sign'"},
 		{cert("-1"), "--days -1: give 1 or more"},
 		{cert("0"), "--days 0: give 1 or more"},
@@ -45,6 +47,12 @@ func TestUsageExitStatuses(t *testing.T) {
 	// A group alone prints its help; --version the version.
 	if code, out, _ := runCLI(t, "registry"); code != 0 || !strings.Contains(out, "serve") {
 		t.Errorf("signet registry: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "completion"); code != 0 || !strings.Contains(out, "powershell") {
+		t.Errorf("signet completion: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "completion", "bash"); code != 0 || !strings.HasPrefix(out, "# bash completion V2 for signet") {
+		t.Errorf("signet completion bash: exit %d %.60q", code, out)
 	}
 	code, out, _ := runCLI(t, "--version")
 	if code != 0 || !strings.HasPrefix(out, "signet "+Version+" (commit") {

@@ -234,6 +234,17 @@ costs at most 40 s (docs/cli-conventions.md).`,
 			root.AddCommand(c.new(streams))
 		}
 	}
+	if only == "" {
+		// cobra's completion command, made now (Execute would make it
+		// later) so that an unknown shell is a usage error as an unknown
+		// command of generate or registry is, not its help and status 0.
+		// (Find, not Commands: that would sort the commands, and with them
+		// the order of "did you mean" suggestions.)
+		root.InitDefaultCompletionCmd()
+		if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+			groupCmd(c)
+		}
+	}
 	return root
 }
 
