@@ -68,6 +68,8 @@ type SignResult struct {
 	References      []string           `json:"references"`
 	File            string             `json:"file,omitempty"`
 	Envelope        string             `json:"envelope,omitempty"`
+	// EnvelopeBase64 is a COSE envelope (binary) when -o is not given.
+	EnvelopeBase64 []byte `json:"envelopeBase64,omitempty"`
 }
 
 // PullResult is 'signet pull-signature --format json'

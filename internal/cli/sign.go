@@ -203,7 +203,13 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		File:            opts.output.Path,
 	}
 	if opts.output.Path == "" {
-		res.Envelope = string(sig)
+		if opts.Format == "cose" {
+			// Binary (CBOR): a JSON string would replace its bytes
+			// that are not UTF-8 with U+FFFD; base64 keeps them.
+			res.EnvelopeBase64 = sig
+		} else {
+			res.Envelope = string(sig)
+		}
 	}
 	return opts.output.print(streams.Out, res)
 }

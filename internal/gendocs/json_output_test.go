@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/internal/cli"
@@ -97,6 +100,25 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		"-o", p("oci.jwt"), "--format", "json", subject))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
 		"-m", "build=42", "-o", p("sig.jws"), "--format", "json", subject))
+	// Inline (no -o): the envelope's bytes are in the document, those of a
+	// binary COSE envelope base64-encoded (a JSON string would replace
+	// bytes that are not UTF-8): their digest is the signature's.
+	for _, format := range []string{"jwt", "jws", "cose"} {
+		r := check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", format, "--format", "json", subject))
+		var env []byte
+		if format == "cose" {
+			b, err := base64.StdEncoding.DecodeString(fmt.Sprint(r["envelopeBase64"]))
+			if err != nil || r["envelope"] != nil {
+				t.Fatalf("sign cose inline: envelopeBase64 %v (%v), envelope %v", r["envelopeBase64"], err, r["envelope"])
+			}
+			env = b
+		} else {
+			env = []byte(fmt.Sprint(r["envelope"]))
+		}
+		if sig := r["signature"].(map[string]any); digest.FromBytes(env).String() != sig["digest"] {
+			t.Errorf("sign %s inline: the envelope in the document has digest %s, the signature %v", format, digest.FromBytes(env), sig["digest"])
+		}
+	}
 	// A timestamped signature: the verdict names the timestamp and the TSA.
 	tsa := testpki.New(t, "signet docs TSA")
 	tsaSigner := testpki.ShortLived(t, "signet docs signer", time.Now().Add(time.Hour))
