@@ -26,6 +26,8 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"generate", "bogus"}, "its commands are artifact, cert, manifest"},
 		{[]string{"completion", "tcsh"}, `unknown command "tcsh" for "signet completion"`},
 		{[]string{"completion", "zhs"}, "did you mean 'signet completion zsh'"},
+		{[]string{"help", "verfy"}, `unknown command "verfy" for "signet"; did you mean 'signet verify'`},
+		{[]string{"help", "generate", "bogus"}, "its commands are artifact, cert, manifest"},
 		{[]string{"sgin"}, "did you mean 'signet sign'"},
 		{cert("-1"), "--days -1: give 1 or more"},
 		{cert("0"), "--days 0: give 1 or more"},
@@ -47,6 +49,9 @@ func TestUsageExitStatuses(t *testing.T) {
 	// A group alone prints its help; --version the version.
 	if code, out, _ := runCLI(t, "registry"); code != 0 || !strings.Contains(out, "serve") {
 		t.Errorf("signet registry: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "help", "generate", "cert"); code != 0 || !strings.HasPrefix(out, "Generate a private key") {
+		t.Errorf("signet help generate cert: exit %d %.60q", code, out)
 	}
 	if code, out, _ := runCLI(t, "completion"); code != 0 || !strings.Contains(out, "powershell") {
 		t.Errorf("signet completion: exit %d %q", code, out)
