@@ -23,6 +23,9 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 	if opts.SignatureFile != "" {
 		return errdef.Usage(errSignatureFileMany)
 	}
+	if opts.FromFile == "-" && opts.remote.PasswordStdin {
+		return errdef.Usage(errors.New("--from-file - and --password-stdin both read stdin: list the images in a file, or log in first ('signet login')"))
+	}
 	trust, err := verifyTrust(cmd, opts)
 	if err != nil {
 		return err

@@ -101,6 +101,11 @@ func TestVerifyMany(t *testing.T) {
 	if code, _, errOut := runCLI(t, "verify", "--from-file", bad, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "line 2") {
 		t.Errorf("a bad line: exit %d, want %d naming line 2 (%s)", code, ExitUsage, errOut)
 	}
+	// --from-file - and --password-stdin cannot share stdin.
+	if code, out, errOut := RunString(context.Background(), "secret\n"+ra+"\n", "verify", "--from-file", "-", "-u", "alice", "--password-stdin", "-c", a.CertFile); code != ExitUsage || out != "" ||
+		errOut != "Error: --from-file - and --password-stdin both read stdin: list the images in a file, or log in first ('signet login')\n" {
+		t.Errorf("--from-file - with --password-stdin: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	// A missing list is named, like every missing local input (exit 2).
 	missing := filepath.Join(t.TempDir(), "images.txt")
 	if code, _, errOut := runCLI(t, "verify", "--from-file", missing, "-c", a.CertFile); code != ExitUsage || errOut != "Error: --from-file "+missing+" does not exist; check the path\n" {
