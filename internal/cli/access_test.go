@@ -65,6 +65,8 @@ func TestRegistryAccessErrors(t *testing.T) {
 			[]string{host, "401", "signet login " + host}, nil},
 		{"a password without -u", append([]string{"copy", layoutRef(t), dst, "--password-stdin"}, https...), "s3cret\n", 1,
 			[]string{"registry " + host + " asks for a username and password; -p without -u is sent as an identity token: add -u USERNAME"}, []string{"basic auth"}},
+		{"a password without -u, several images", append([]string{"verify", dst, dst, "-c", caFile, "--password-stdin"}, https...), "s3cret\n", 1,
+			[]string{"2 of 2 image(s) could not be checked: registry " + host + " asks for a username and password; -p without -u is sent as an identity token: add -u USERNAME"}, []string{"basic auth"}},
 		{"login with a wrong password", append([]string{"login", host, "-u", "alice", "--password-stdin"}, https...), "wrong\n", 1,
 			[]string{host, "401", "alice", "nothing was stored"}, []string{"signet login", "Warning"}},
 		{"-p on the command line warns", append([]string{"login", host, "-u", "alice", "-p", "wrong"}, https...), "", 1,

@@ -119,6 +119,14 @@ func (o *remoteOptions) explain(err error) error {
 	if host == "" {
 		return err
 	}
+	return o.explainHost(host, err)
+}
+
+// explainHost is explain for an error of a request to host.
+func (o *remoteOptions) explainHost(host string, err error) error {
+	if err == nil {
+		return nil
+	}
 	// -p without -u is sent as an identity token (remote.Options); a
 	// registry asking for basic auth gets no username, which oras-go
 	// reports with this text only (not auth.ErrBasicCredentialNotFound).

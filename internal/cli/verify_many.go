@@ -9,7 +9,6 @@ import (
 
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/reference"
-	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -81,7 +80,7 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 		// registry that refuses the connection, asks for credentials, …),
 		// not the transport's chain; the error class is kept.
 		shown := r
-		shown.Err = remote.Explain(refs[i].Registry, r.Err)
+		shown.Err = opts.remote.explainHost(refs[i].Registry, r.Err)
 		explained[i] = shown
 		if opts.output.json() {
 			var doc any = rep
