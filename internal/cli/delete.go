@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mattn/go-isatty"
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
@@ -27,10 +28,11 @@ type deleteOptions struct {
 	Certs, CACerts, Identities, TSARoots, CRLs []string
 	Revocation                                 string
 	remote                                     remoteOptions
+	output                                     outputOptions
 }
 
 func newDeleteSignatureCmd(streams IOStreams) *cobra.Command {
-	opts := &deleteOptions{}
+	opts := &deleteOptions{output: formats("text", "json")}
 	cmd := &cobra.Command{
 		Use:   "delete-signature REFERENCE (--artifact DIGEST | --all-invalid | --expired) [--dry-run] [--yes]",
 		Short: "Remove signatures of an image from the registry",
@@ -59,6 +61,10 @@ On a terminal, delete-signature asks for confirmation; --yes confirms
 without asking, and is required when stdin is not a terminal. --dry-run shows
 what would be deleted and deletes nothing.
 
+--format json prints one document at the end: the signatures deleted (or
+that would be, or unlisted) with their outcome (schema:
+docs/schemas/delete-signature.json).
+
 Exit status: 0 deleted (or --dry-run), 4 DIGEST is not a signature of
 REFERENCE (or REFERENCE unknown), 2 usage, 1 other errors (refused, not
 confirmed).`,
@@ -82,7 +88,7 @@ confirmed).`,
 	f.StringArrayVar(&opts.CRLs, "crl", nil, "CRL file for offline revocation checks (repeatable)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted; delete nothing")
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
-	return withGroups(cmd, streams, &opts.remote)
+	return withGroups(cmd, streams, &opts.remote, &opts.output)
 }
 
 func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStreams, arg string) error {
@@ -115,6 +121,26 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 	}
 	var plans []*removal.Plan
 	var skipped []error
+	result := DeleteResult{Reference: ref.Raw, DryRun: opts.DryRun, Signatures: []DeletedSignature{}}
+	// report prints, with --format json, what was done (also when a later
+	// step failed); text lines are printed as each step is done.
+	report := func(err error) error {
+		if opts.output.json() {
+			for _, e := range skipped {
+				result.Skipped = append(result.Skipped, e.Error())
+			}
+			if jerr := writeJSON(streams.Out, result); jerr != nil {
+				return jerr
+			}
+		}
+		return err
+	}
+	done := func(p *removal.Plan, outcome, line string) {
+		result.Signatures = append(result.Signatures, DeletedSignature{Artifact: p.Artifact, Format: p.Format, FoundBy: p.Mechanisms, Outcome: outcome})
+		if !opts.output.json() {
+			fmt.Fprintln(streams.Out, line)
+		}
+	}
 	if pruning {
 		trust, err := deleteTrust(cmd, opts)
 		if err != nil {
@@ -130,7 +156,11 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 			return err
 		}
 		warnTag(streams, ref, rep.Subject.Digest)
+		result.Subject = rep.Subject
 		if len(plans)+len(skipped) == 0 {
+			if opts.output.json() {
+				return writeJSON(streams.Out, result)
+			}
 			fmt.Fprintf(streams.Out, "Nothing to delete: %d of %d signature(s) of %s valid, none selected\n", rep.Valid, len(rep.Signatures), ref.WithDigest(rep.Subject.Digest))
 			return nil
 		}
@@ -140,6 +170,7 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 			return err
 		}
 		warnTag(streams, ref, plan.Subject.Digest)
+		result.Subject = plan.Subject
 		plans = []*removal.Plan{plan}
 	}
 	for _, e := range skipped {
@@ -150,9 +181,9 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 	}
 	if opts.DryRun {
 		for _, p := range plans {
-			fmt.Fprintf(streams.Out, "Would delete %s\n", what(p))
+			done(p, "would delete", "Would delete "+what(p))
 		}
-		return skippedError(skipped)
+		return report(skippedError(skipped))
 	}
 	if len(plans) > 0 && !opts.Yes {
 		if !isTerminal(streams.In) {
@@ -174,19 +205,22 @@ func runDeleteSignature(cmd *cobra.Command, opts *deleteOptions, streams IOStrea
 	for _, p := range plans {
 		res, err := p.Execute(cmd.Context(), client)
 		if err != nil {
-			return err
+			if len(result.Signatures) == 0 {
+				return err
+			}
+			return report(err)
 		}
 		if res.AlreadyGone {
 			fmt.Fprintf(streams.Err, "Warning: the registry no longer had %s (deleted concurrently?)\n", p.Artifact.Digest)
 		}
 		if res.ManifestKept != nil {
-			fmt.Fprintf(streams.Out, "Unlisted %s (removed from the referrers tag %s; its manifest remains)\n", what(p), res.Unlisted.Tag)
+			done(p, "unlisted", fmt.Sprintf("Unlisted %s (removed from the referrers tag %s; its manifest remains)", what(p), res.Unlisted.Tag))
 			fmt.Fprintf(streams.Err, "Warning: %s is no longer listed, but its manifest remains in %s: %v\n", p.Artifact.Digest, ref.Repo(), res.ManifestKept)
 			continue
 		}
-		fmt.Fprintf(streams.Out, "Deleted %s\n", what(p))
+		done(p, "deleted", "Deleted "+what(p))
 	}
-	return skippedError(skipped)
+	return report(skippedError(skipped))
 }
 
 // skippedError fails the command when selected signatures were skipped.
@@ -209,13 +243,10 @@ func btoi(b bool) int {
 	return 0
 }
 
-// isTerminal reports whether r is an interactive terminal. A variable so
-// that tests can answer the prompt.
+// isTerminal reports whether r is an interactive terminal (not merely a
+// character device: /dev/null is one). A variable so that tests can answer
+// the prompt.
 var isTerminal = func(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

@@ -1,7 +1,10 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,5 +232,32 @@ func TestDeleteRejectedSignatures(t *testing.T) {
 	out = e.ok("delete-signature", subject, "--all-invalid", "-c", crt, "--yes")
 	if !strings.Contains(out, "Nothing to delete: 1 of 1 signature(s)") {
 		t.Fatalf("nothing left to prune: %s", out)
+	}
+}
+
+// TestDeleteSignatureStdinNull: stdin from /dev/null (cron, CI steps, ssh -n,
+// a container without -i) is a character device but not a terminal:
+// delete-signature asks no question there and refuses with exit status 2,
+// naming --yes, as for any stdin that is not a terminal; nothing is deleted.
+func TestDeleteSignatureStdinNull(t *testing.T) {
+	e := newEnv(t)
+	key, crt := e.path("signer.key"), e.path("signer.crt")
+	e.ok("generate", "cert", "--key-out", key, "--cert-out", crt, "--ip", "127.0.0.1", "--key-type", "ec-p256")
+	subject := e.ref("@" + e.subject().Digest.String())
+	e.ok("sign", "-k", key, "-c", crt, "-o", e.path("sig.jwt"), subject)
+	artifact := strings.TrimSpace(e.ok("push-signature", "--signature", e.path("sig.jwt"), subject))
+
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), []string{"delete-signature", subject, "--artifact", artifact}, cli.IOStreams{In: null, Out: &out, Err: &errOut})
+	if want := "Error: not deleting 1 signature(s): stdin is not a terminal to confirm on; add --yes to confirm\n"; code != cli.ExitUsage || errOut.String() != want || out.Len() != 0 {
+		t.Errorf("stdin /dev/null: exit %d, stdout %q, stderr %q; want %d, %q", code, out.String(), errOut.String(), cli.ExitUsage, want)
+	}
+	if got := e.signatureCount(subject, crt); got != subject+": 1 of 1 signature(s) valid" {
+		t.Errorf("after the refusal: %q, want the signature still there", got)
 	}
 }

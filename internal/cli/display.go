@@ -68,6 +68,10 @@ func (r CertResult) writeText(w io.Writer) error {
 // signature itself, byte for byte.
 func (r SignResult) writeText(w io.Writer) error {
 	if r.File == "" {
+		if r.EnvelopeBase64 != nil {
+			_, err := w.Write(r.EnvelopeBase64) // cose: the raw bytes
+			return err
+		}
 		_, err := io.WriteString(w, r.Envelope)
 		return err
 	}

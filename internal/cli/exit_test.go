@@ -24,6 +24,13 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"registry", "gc"}, `unknown command "gc" for "signet registry"`},
 		{[]string{"registry", "serv"}, "did you mean 'signet registry serve'"},
 		{[]string{"generate", "bogus"}, "its commands are artifact, cert, manifest"},
+		{[]string{"completion", "tcsh"}, `unknown command "tcsh" for "signet completion"`},
+		{[]string{"completion", "zhs"}, "did you mean 'signet completion zsh'"},
+		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1:99999"}, `--addr "127.0.0.1:99999": give host:port`},
+		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1"}, `--addr "127.0.0.1": give host:port`},
+		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1:abc"}, `--addr "127.0.0.1:abc": give host:port`},
+		{[]string{"help", "verfy"}, `unknown command "verfy" for "signet"; did you mean 'signet verify'`},
+		{[]string{"help", "generate", "bogus"}, "its commands are artifact, cert, manifest"},
 		{[]string{"sgin"}, "did you mean 'signet sign'"},
 		{cert("-1"), "--days -1: give 1 or more"},
 		{cert("0"), "--days 0: give 1 or more"},
@@ -45,6 +52,15 @@ func TestUsageExitStatuses(t *testing.T) {
 	// A group alone prints its help; --version the version.
 	if code, out, _ := runCLI(t, "registry"); code != 0 || !strings.Contains(out, "serve") {
 		t.Errorf("signet registry: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "help", "generate", "cert"); code != 0 || !strings.HasPrefix(out, "Generate a private key") {
+		t.Errorf("signet help generate cert: exit %d %.60q", code, out)
+	}
+	if code, out, _ := runCLI(t, "completion"); code != 0 || !strings.Contains(out, "powershell") {
+		t.Errorf("signet completion: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "completion", "bash"); code != 0 || !strings.HasPrefix(out, "# bash completion V2 for signet") {
+		t.Errorf("signet completion bash: exit %d %.60q", code, out)
 	}
 	code, out, _ := runCLI(t, "--version")
 	if code != 0 || !strings.HasPrefix(out, "signet "+Version+" (commit") {

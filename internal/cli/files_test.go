@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signet-oci/signet/internal/faultreg"
 )
 
 const layoutRef = "oci-layout:../../testdata/oci-layout:latest"
@@ -135,5 +137,26 @@ func TestOutputToDevStdout(t *testing.T) {
 	after, err := os.Lstat("/dev/stdout")
 	if err != nil || after.Mode() != before.Mode() {
 		t.Fatalf("/dev/stdout was %v, is %v (%v)", before.Mode(), after.Mode(), err)
+	}
+}
+
+// TestPullSignatureOutputIsAFile: pull-signature's -o names a directory;
+// an existing file there is refused before any request (exit status 2,
+// one line saying what -o needs, no tag warning of a resolve that should
+// not have happened), and the file stays as it was.
+func TestPullSignatureOutputIsAFile(t *testing.T) {
+	srv := faultreg.New(t)
+	srv.Seed(t, "a")
+	file := filepath.Join(t.TempDir(), "sigs")
+	if err := os.WriteFile(file, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "pull-signature", srv.Host+"/a:latest", "-o", file)
+	want := "Error: -o " + file + " is a file, not a directory; name a directory for the signature files (created if missing)\n"
+	if code != ExitUsage || errOut != want || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q", code, out, errOut, ExitUsage, want)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "keep\n" {
+		t.Errorf("the file changed: %q", b)
 	}
 }

@@ -17,14 +17,15 @@ func TestEveryFormatFlagIsChecked(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
 	cases := map[string][]string{
-		"signet version":        {"version"},
-		"signet copy":           {"copy", "oci-layout:" + p("a"), "oci-layout:" + p("b")},
-		"signet discover":       {"discover", "127.0.0.1:1/x:y"},
-		"signet verify":         {"verify", "127.0.0.1:1/x:y", "-c", p("c.crt")},
-		"signet sign":           {"sign", "-k", p("k"), "file:" + p("m")},
-		"signet push-signature": {"push-signature", "--signature", p("s"), "127.0.0.1:1/x:y"},
-		"signet pull-signature": {"pull-signature", "127.0.0.1:1/x:y"},
-		"signet generate cert":  {"generate", "cert", "--key-out", p("k"), "--cert-out", p("c")},
+		"signet version":          {"version"},
+		"signet copy":             {"copy", "oci-layout:" + p("a"), "oci-layout:" + p("b")},
+		"signet discover":         {"discover", "127.0.0.1:1/x:y"},
+		"signet verify":           {"verify", "127.0.0.1:1/x:y", "-c", p("c.crt")},
+		"signet sign":             {"sign", "-k", p("k"), "file:" + p("m")},
+		"signet push-signature":   {"push-signature", "--signature", p("s"), "127.0.0.1:1/x:y"},
+		"signet pull-signature":   {"pull-signature", "127.0.0.1:1/x:y"},
+		"signet generate cert":    {"generate", "cert", "--key-out", p("k"), "--cert-out", p("c")},
+		"signet delete-signature": {"delete-signature", "127.0.0.1:1/x:y", "--artifact", "sha256:0000000000000000000000000000000000000000000000000000000000000000", "--yes"},
 	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {

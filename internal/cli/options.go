@@ -119,6 +119,21 @@ func (o *remoteOptions) explain(err error) error {
 	if host == "" {
 		return err
 	}
+	return o.explainHost(host, err)
+}
+
+// explainHost is explain for an error of a request to host.
+func (o *remoteOptions) explainHost(host string, err error) error {
+	if err == nil {
+		return nil
+	}
+	// -p without -u is sent as an identity token (remote.Options); a
+	// registry asking for basic auth gets no username, which oras-go
+	// reports with this text only (not auth.ErrBasicCredentialNotFound).
+	var done *remote.ExplainedError
+	if o.Username == "" && o.Password != "" && !errors.As(err, &done) && strings.Contains(err.Error(), "missing username or password for basic auth") {
+		return &remote.ExplainedError{Hint: fmt.Sprintf("registry %s asks for a username and password; -p without -u is sent as an identity token: add -u USERNAME", host), Err: err}
+	}
 	return remote.Explain(host, err)
 }
 

@@ -68,6 +68,10 @@ func runPullSignature(cmd *cobra.Command, opts *pullOptions, streams IOStreams, 
 	if err != nil {
 		return err
 	}
+	// -o is checked before any work, as every output (docs/cli-conventions.md).
+	if st, err := os.Stat(opts.output.Path); err == nil && !st.IsDir() {
+		return errdef.Usage(fmt.Errorf("-o %s is a file, not a directory; name a directory for the signature files (created if missing)", opts.output.Path))
+	}
 	client, err := opts.remote.newClient(streams)
 	if err != nil {
 		return err

@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/registry"
 )
 
@@ -69,8 +74,11 @@ func runRegistryServe(cmd *cobra.Command, opts *registryServeOptions, streams IO
 	if opts.Debug {
 		level = slog.LevelDebug
 	}
+	if _, port, err := net.SplitHostPort(opts.Addr); err != nil || !validPort(port) {
+		return errdef.Usage(fmt.Errorf("--addr %q: give host:port with a port from 0 to 65535, e.g. 127.0.0.1:5000 (port 0 picks a free one)", opts.Addr))
+	}
 	logger := slog.New(slog.NewTextHandler(streams.Err, &slog.HandlerOptions{Level: level}))
-	return registry.Serve(cmd.Context(), registry.ServeOptions{
+	err := registry.Serve(cmd.Context(), registry.ServeOptions{
 		Addr:         opts.Addr,
 		Root:         opts.Root,
 		Memory:       opts.Memory || opts.Root == "",
@@ -83,4 +91,14 @@ func runRegistryServe(cmd *cobra.Command, opts *registryServeOptions, streams IO
 			fmt.Fprintln(streams.Out, url)
 		},
 	})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("cannot listen on %s: the address is in use (another registry?); stop what listens there, or pick another --addr (127.0.0.1:0 picks a free port and prints it)", opts.Addr)
+	}
+	return err
+}
+
+// validPort reports whether p is a port number, 0 to 65535.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
 }

@@ -68,6 +68,8 @@ type SignResult struct {
 	References      []string           `json:"references"`
 	File            string             `json:"file,omitempty"`
 	Envelope        string             `json:"envelope,omitempty"`
+	// EnvelopeBase64 is a COSE envelope (binary) when -o is not given.
+	EnvelopeBase64 []byte `json:"envelopeBase64,omitempty"`
 }
 
 // PullResult is 'signet pull-signature --format json'
@@ -99,4 +101,28 @@ type VerifyFailure struct {
 	Valid      int               `json:"validSignatures"`
 	Signatures []*verify.Verdict `json:"signatures"`
 	Error      string            `json:"error"`
+}
+
+// DeleteResult is 'signet delete-signature --format json'
+// (docs/schemas/delete-signature.json): the signatures of Subject deleted,
+// unlisted, or (DryRun) that would be deleted.
+type DeleteResult struct {
+	Reference  string             `json:"reference"`
+	Subject    ocispec.Descriptor `json:"subject"`
+	DryRun     bool               `json:"dryRun"`
+	Signatures []DeletedSignature `json:"signatures"`
+	// Skipped says why selected signatures were not deleted (the command
+	// then exits 1).
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// DeletedSignature is one signature delete-signature removed (or would).
+type DeletedSignature struct {
+	Artifact ocispec.Descriptor `json:"artifact"`
+	Format   string             `json:"signatureFormat"`
+	FoundBy  []string           `json:"foundBy"`
+	// Outcome: "deleted"; "unlisted" (removed from the sha256-<hex> index,
+	// its manifest kept: the registry refused the DELETE); "would delete"
+	// (--dry-run).
+	Outcome string `json:"outcome"`
 }

@@ -234,6 +234,32 @@ costs at most 40 s (docs/cli-conventions.md).`,
 			root.AddCommand(c.new(streams))
 		}
 	}
+	if only == "" {
+		// cobra's completion command, made now (Execute would make it
+		// later) so that an unknown shell is a usage error as an unknown
+		// command of generate or registry is, not its help and status 0.
+		// (Find, not Commands: that would sort the commands, and with them
+		// the order of "did you mean" suggestions.)
+		root.InitDefaultCompletionCmd()
+		if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+			groupCmd(c)
+		}
+		// 'signet help TOPIC': an unknown topic is a usage error with
+		// suggestions, as the unknown command is, not the root's help.
+		root.InitDefaultHelpCmd()
+		if h, _, err := root.Find([]string{"help"}); err == nil && h != root {
+			h.Args = func(c *cobra.Command, args []string) error {
+				cmd, rest, err := c.Root().Find(args)
+				if err != nil {
+					return errdef.Usage(err)
+				}
+				if len(rest) > 0 {
+					return groupArgs(cmd, rest)
+				}
+				return nil
+			}
+		}
+	}
 	return root
 }
 

@@ -78,7 +78,8 @@ instead of -k/-c; plugins are found as notation finds them,
 (~/.config/notation/plugins on Linux) or --plugin-dir.
 
 The signature goes to -o FILE (atomically; its digest is printed on stdout),
-or to stdout without -o. Nothing is written when signing fails.
+or to stdout without -o (a COSE signature, which is binary, not to a
+terminal: exit 2). Nothing is written when signing fails.
 
 Multi-platform images: a MANIFEST that is an image index (or Docker manifest
 list) is signed as the index: the signature covers the index's bytes, which
@@ -148,6 +149,9 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 	if err := out.Check(opts.output.Path); err != nil {
 		return err
 	}
+	if opts.Format == "cose" && opts.output.Path == "" && !opts.index.Recursive && !opts.output.json() && writerIsTerminal(streams.Out) {
+		return errdef.Usage(errors.New("a COSE signature is binary: it would garble the terminal; write it to a file with -o FILE (or redirect stdout)"))
+	}
 	var key crypto.Signer
 	var certs []*x509.Certificate
 	if opts.Plugin == "" {
@@ -203,7 +207,13 @@ func runSign(cmd *cobra.Command, opts *signOptions, streams IOStreams, manifestA
 		File:            opts.output.Path,
 	}
 	if opts.output.Path == "" {
-		res.Envelope = string(sig)
+		if opts.Format == "cose" {
+			// Binary (CBOR): a JSON string would replace its bytes
+			// that are not UTF-8 with U+FFFD; base64 keeps them.
+			res.EnvelopeBase64 = sig
+		} else {
+			res.Envelope = string(sig)
+		}
 	}
 	return opts.output.print(streams.Out, res)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -145,5 +146,22 @@ func TestRegistryServeStopsCleanly(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("registry serve after SIGINT: %v, want exit 0", err)
+	}
+}
+
+// TestRegistryServeAddressInUse: a port something already listens on (an
+// earlier registry serve, the walkthrough's 5000 taken) is one line saying
+// so and what to do, exit status 1; nothing is printed on stdout.
+func TestRegistryServeAddressInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	code, out, errOut := runCLI(t, "registry", "serve", "--memory", "--addr", addr)
+	want := "Error: cannot listen on " + addr + ": the address is in use (another registry?); stop what listens there, or pick another --addr (127.0.0.1:0 picks a free port and prints it)\n"
+	if code != ExitError || out != "" || !strings.HasSuffix(errOut, want) || strings.Count(errOut, "Error:") != 1 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %d and stderr ending %q", code, out, errOut, ExitError, want)
 	}
 }

@@ -247,6 +247,15 @@ func runVerifyFile(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, m
 	}
 	desc, _, err := target.ResolveManifest(cmd.Context(), ref, c)
 	if err != nil {
+		// As in registry mode: MANIFEST could not be resolved (unknown:
+		// exit status 4; the registry failed: 1), and a script reading
+		// stdout still gets a report saying why; a usage error prints none.
+		err = opts.remote.explain(err)
+		if ExitCode(err) != ExitUsage {
+			if jerr := opts.output.print(streams.Out, VerifyFailure{Reference: manifestArg, Signatures: []*verify.Verdict{}, Error: err.Error()}); jerr != nil {
+				return jerr
+			}
+		}
 		return err
 	}
 	if ref.Kind == reference.Registry {

@@ -92,7 +92,8 @@ func runVerifyIndexed(cmd *cobra.Command, opts *verifyOptions, streams IOStreams
 // it through a signed index that lists it (finding that index would mean
 // reading every index in the repository).
 func hintIndex(streams IOStreams, ref reference.Reference, rep *verify.Report, err error) {
-	if rep == nil || !errors.Is(err, errdef.ErrNotFound) || len(rep.Signatures) > 0 || !manifest.IsManifest(rep.Subject.MediaType) {
+	// --index and --via-index take registry references only.
+	if ref.Kind != reference.Registry || rep == nil || !errors.Is(err, errdef.ErrNotFound) || len(rep.Signatures) > 0 || !manifest.IsManifest(rep.Subject.MediaType) {
 		return
 	}
 	fmt.Fprintf(streams.Err, "Hint: if %s is one platform of a signed multi-platform image, verify it through the index: add --index INDEX_REF --via-index (docs/multi-arch.md)\n", ref.WithDigest(rep.Subject.Digest))

@@ -22,6 +22,9 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 	if opts.SignatureFile != "" {
 		return errdef.Usage(errSignatureFileMany)
 	}
+	if opts.FromFile == "-" && opts.remote.PasswordStdin {
+		return errdef.Usage(errors.New("--from-file - and --password-stdin both read stdin: list the images in a file, or log in first ('signet login')"))
+	}
 	trust, err := verifyTrust(cmd, opts)
 	if err != nil {
 		return err
@@ -42,7 +45,7 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 		if opts.FromFile != "-" {
 			f, err := os.Open(opts.FromFile)
 			if err != nil {
-				return errdef.Usage(fmt.Errorf("--from-file: %w", err))
+				return missingInput("--from-file", opts.FromFile, err)
 			}
 			defer f.Close()
 			in = f
@@ -64,6 +67,7 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 		return err
 	}
 	results := verify.Many(cmd.Context(), client, refs, verify.Options{Trust: trust, MaxSignatures: opts.MaxSignatures, MaxReferrers: opts.MaxReferrers}, 0)
+	explained := make([]verify.Result, len(results))
 	for i, r := range results {
 		rep := r.Report
 		if rep != nil {
@@ -72,21 +76,29 @@ func runVerifyMany(cmd *cobra.Command, opts *verifyOptions, streams IOStreams, a
 				fmt.Fprintf(streams.Err, "Warning: %s: %s\n", r.Reference, w)
 			}
 		}
+		// The line a single-image verify would print for this error (a
+		// registry that refuses the connection, asks for credentials, …),
+		// not the transport's chain; the error class is kept.
+		shown := r
+		shown.Err = opts.remote.explainHost(refs[i].Registry, r.Err)
+		explained[i] = shown
 		if opts.output.json() {
-			if rep == nil {
-				rep = &verify.Report{Reference: r.Reference, Signatures: []*verify.Verdict{}}
+			var doc any = rep
+			if rep == nil && shown.Err != nil {
+				// Not resolved: the report has no subject, as a single
+				// image's (VerifyFailure, docs/schemas/verify.json).
+				doc = VerifyFailure{Reference: r.Reference, Signatures: []*verify.Verdict{}, Error: shown.Err.Error()}
+			} else if shown.Err != nil {
+				rep.Error = shown.Err.Error()
 			}
-			if r.Err != nil {
-				rep.Error = r.Err.Error()
-			}
-			if err := writeJSON(streams.Out, rep); err != nil {
+			if err := writeJSON(streams.Out, doc); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintln(streams.Out, verdictLine(refs[i], r))
+		fmt.Fprintln(streams.Out, verdictLine(refs[i], shown))
 	}
-	return verify.Status(results)
+	return verify.Status(explained)
 }
 
 // verdictLine is one image's line: VALID, INVALID, UNSIGNED or ERROR.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,9 +101,118 @@ func TestVerifyMany(t *testing.T) {
 	if code, _, errOut := runCLI(t, "verify", "--from-file", bad, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "line 2") {
 		t.Errorf("a bad line: exit %d, want %d naming line 2 (%s)", code, ExitUsage, errOut)
 	}
+	// --from-file - and --password-stdin cannot share stdin.
+	if code, out, errOut := RunString(context.Background(), "secret\n"+ra+"\n", "verify", "--from-file", "-", "-u", "alice", "--password-stdin", "-c", a.CertFile); code != ExitUsage || out != "" ||
+		errOut != "Error: --from-file - and --password-stdin both read stdin: list the images in a file, or log in first ('signet login')\n" {
+		t.Errorf("--from-file - with --password-stdin: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// A missing list is named, like every missing local input (exit 2).
+	missing := filepath.Join(t.TempDir(), "images.txt")
+	if code, _, errOut := runCLI(t, "verify", "--from-file", missing, "-c", a.CertFile); code != ExitUsage || errOut != "Error: --from-file "+missing+" does not exist; check the path\n" {
+		t.Errorf("a missing list: exit %d, stderr %q; want %d and the missing-input line", code, errOut, ExitUsage)
+	}
 	empty := filepath.Join(t.TempDir(), "empty.txt")
 	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
 	if code, _, errOut := runCLI(t, "verify", "--from-file", empty, "-c", a.CertFile); code != ExitUsage || !strings.Contains(errOut, "lists no image") {
 		t.Errorf("an empty list: exit %d, want %d (%s)", code, ExitUsage, errOut)
+	}
+}
+
+// TestVerifyManyUnresolved: an image that could not be resolved (unknown,
+// or its registry refusing the connection) among several gets the report a
+// single image gets: no subject (docs/schemas/verify.json requires a digest
+// in one), and the explained one-line error, not the transport's chain.
+func TestVerifyManyUnresolved(t *testing.T) {
+	srv := faultreg.New(t)
+	a := srv.Seed(t, "a")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	ra, missing, down := srv.Host+"/a:latest", srv.Host+"/missing:latest", closed+"/x:1"
+	wantDown := "cannot connect to registry " + closed + "; is it running (signet registry serve)?"
+
+	code, out, errOut := runCLI(t, "verify", ra, missing, down, "-c", a.CertFile, "--format", "json")
+	if code != ExitNotFound {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitNotFound, out, errOut)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	var reps []map[string]any
+	for {
+		var r map[string]any
+		if err := dec.Decode(&r); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		reps = append(reps, r)
+	}
+	if len(reps) != 3 {
+		t.Fatalf("%d reports, want 3\n%s", len(reps), out)
+	}
+	if _, ok := reps[0]["subject"]; !ok || reps[0]["verified"] != true {
+		t.Errorf("the signed image: %v", reps[0])
+	}
+	for i, want := range []string{missing + ": not found (check the repository and tag, or push the image first with 'signet copy')", wantDown} {
+		r := reps[i+1]
+		if s, ok := r["subject"]; ok {
+			t.Errorf("%v: a subject %v for an image not resolved", r["reference"], s)
+		}
+		if r["error"] != want || r["verified"] != false {
+			t.Errorf("%v: error %q, want %q", r["reference"], r["error"], want)
+		}
+	}
+
+	code, out, errOut = runCLI(t, "verify", ra, down, "-c", a.CertFile)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != ExitError || len(lines) != 2 || lines[1] != "ERROR    "+down+"  "+wantDown {
+		t.Errorf("text: exit %d, want %d; lines %q, want the second %q\n%s", code, ExitError, lines, "ERROR    "+down+"  "+wantDown, errOut)
+	}
+	// stderr counts the images, as it does for the other classes.
+	if want := "Error: 1 of 2 image(s) could not be checked: " + wantDown + "\n"; !strings.HasSuffix(errOut, want) {
+		t.Errorf("stderr %q, want it to end with %q", errOut, want)
+	}
+}
+
+// TestVerifyFileUnresolvedJSON: in file mode too, a MANIFEST that could not
+// be resolved (unknown: exit status 4; its registry down: 1) still gets a
+// JSON report on stdout, without subject, saying why; a usage error (a
+// missing file: MANIFEST) prints none.
+func TestVerifyFileUnresolvedJSON(t *testing.T) {
+	srv := faultreg.New(t)
+	a := srv.Seed(t, "a")
+	sig := filepath.Join(t.TempDir(), "sig.jwt")
+	if err := os.WriteFile(sig, a.Token, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	for _, c := range []struct {
+		manifest string
+		code     int
+		err      string
+	}{
+		{srv.Host + "/a:nope", ExitNotFound, srv.Host + "/a:nope: not found (check the repository and tag, or push the image first with 'signet copy')"},
+		{closed + "/a:latest", ExitError, "cannot connect to registry " + closed + "; is it running (signet registry serve)?"},
+	} {
+		code, out, errOut := runCLI(t, "verify", "-f", sig, "-c", a.CertFile, "--format", "json", c.manifest)
+		var rep map[string]any
+		if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil || code != c.code {
+			t.Errorf("%s: exit %d, want %d; stdout %q (%v); stderr %q", c.manifest, code, c.code, out, jerr, errOut)
+			continue
+		}
+		if _, ok := rep["subject"]; ok || rep["error"] != c.err || rep["verified"] != false || rep["reference"] != c.manifest {
+			t.Errorf("%s: report %v, want no subject and error %q", c.manifest, rep, c.err)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "m.json")
+	if code, out, _ := runCLI(t, "verify", "-f", sig, "-c", a.CertFile, "--format", "json", "file:"+missing); code != ExitUsage || out != "" {
+		t.Errorf("file: missing: exit %d, stdout %q; want %d and nothing", code, out, ExitUsage)
 	}
 }

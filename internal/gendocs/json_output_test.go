@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/signet-oci/signet/internal/cli"
@@ -96,6 +100,25 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		"-o", p("oci.jwt"), "--format", "json", subject))
 	check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", "jws",
 		"-m", "build=42", "-o", p("sig.jws"), "--format", "json", subject))
+	// Inline (no -o): the envelope's bytes are in the document, those of a
+	// binary COSE envelope base64-encoded (a JSON string would replace
+	// bytes that are not UTF-8): their digest is the signature's.
+	for _, format := range []string{"jwt", "jws", "cose"} {
+		r := check("sign.json", run(0, "sign", "-k", p("example.key"), "-c", p("example.crt"), "--signature-format", format, "--format", "json", subject))
+		var env []byte
+		if format == "cose" {
+			b, err := base64.StdEncoding.DecodeString(fmt.Sprint(r["envelopeBase64"]))
+			if err != nil || r["envelope"] != nil {
+				t.Fatalf("sign cose inline: envelopeBase64 %v (%v), envelope %v", r["envelopeBase64"], err, r["envelope"])
+			}
+			env = b
+		} else {
+			env = []byte(fmt.Sprint(r["envelope"]))
+		}
+		if sig := r["signature"].(map[string]any); digest.FromBytes(env).String() != sig["digest"] {
+			t.Errorf("sign %s inline: the envelope in the document has digest %s, the signature %v", format, digest.FromBytes(env), sig["digest"])
+		}
+	}
 	// A timestamped signature: the verdict names the timestamp and the TSA.
 	tsa := testpki.New(t, "signet docs TSA")
 	tsaSigner := testpki.ShortLived(t, "signet docs signer", time.Now().Add(time.Hour))
@@ -133,6 +156,21 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 	// An unknown reference: exit 4, a report without subject, with error.
 	if r := check("verify.json", run(4, "verify", ref+":nope", "-c", p("example.crt"), "--format", "json")); r["error"] == nil || r["verified"] != false {
 		t.Errorf("verify of an unknown reference: %v", r)
+	}
+	// Several images: one report per image, each a verify.json document
+	// (the unknown one without subject, as above).
+	many := json.NewDecoder(bytes.NewReader(run(4, "verify", subject, ref+":nope", "-c", p("example.crt"), "--format", "json")))
+	for n := 0; ; n++ {
+		var doc json.RawMessage
+		if err := many.Decode(&doc); err == io.EOF {
+			if n != 2 {
+				t.Errorf("verify of two images: %d reports, want 2", n)
+			}
+			break
+		} else if err != nil {
+			t.Fatalf("verify of two images: report %d: %v", n+1, err)
+		}
+		check("verify.json", doc)
 	}
 
 	// push-signature: prototype (links), OCI JWT, Notary Project JWS.
@@ -178,6 +216,21 @@ func TestJSONOutputMatchesSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("verify.json", run(3, "verify", "-f", p("manifest-signature.jwt"), "-c", p("example.crt"), "--format", "json", "file:"+p("changed.json")))
+
+	// delete-signature: nothing selected (every signature valid); a dry
+	// run (the wrong certificate: all three invalid); one deleted.
+	if d := check("delete-signature.json", run(0, "delete-signature", subject, "--all-invalid", "-c", p("example.crt"), "--format", "json")); len(d["signatures"].([]any)) != 0 {
+		t.Errorf("delete-signature, nothing invalid: %v", d)
+	}
+	dry := check("delete-signature.json", run(0, "delete-signature", subject, "--all-invalid", "-c", p("other.crt"), "--dry-run", "--format", "json"))
+	sigs, _ := dry["signatures"].([]any)
+	if len(sigs) != 3 || dry["dryRun"] != true || sigs[0].(map[string]any)["outcome"] != "would delete" {
+		t.Fatalf("delete-signature --dry-run: %v", dry)
+	}
+	gone := sigs[0].(map[string]any)["artifact"].(map[string]any)["digest"].(string)
+	if d := check("delete-signature.json", run(0, "delete-signature", subject, "--artifact", gone, "--yes", "--format", "json")); len(d["signatures"].([]any)) != 1 || d["signatures"].([]any)[0].(map[string]any)["outcome"] != "deleted" {
+		t.Errorf("delete-signature --artifact: %v", d)
+	}
 
 	// A multi-platform image: sign --recursive, discover of the index (its
 	// manifests) and of one platform, verify through the index.
@@ -242,6 +295,8 @@ func TestSchemasDeclareEveryStructField(t *testing.T) {
 		{"sign-recursive.json", "signed", cli.SignedObject{}},
 		{"pull-signature.json", "", cli.PullResult{}},
 		{"pull-signature.json", "pulled", cli.PulledSignature{}},
+		{"delete-signature.json", "", cli.DeleteResult{}},
+		{"delete-signature.json", "signature", cli.DeletedSignature{}},
 	}, descriptors...) {
 		doc, err := loadSchema(schemaPath(c.schema))
 		if err != nil {
