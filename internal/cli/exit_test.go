@@ -37,6 +37,11 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"discover", "127.0.0.1:1/busybox:latest", "--max-referrers", "0"}, "--max-referrers 0"},
 		{[]string{"verify", "127.0.0.1:1/busybox:latest", "-c", "x.crt", "--max-referrers", "0"}, "--max-referrers 0"},
 		{[]string{"pull-signature", "127.0.0.1:1/busybox:latest", "--max-signatures", "0"}, "--max-signatures 0"},
+		// notation's x509.subject rules, for every signature format: refused
+		// before any request, not after as a verdict (exit 3)
+		{[]string{"verify", "127.0.0.1:1/busybox:latest", "-c", "x.crt", "--identity", "CN=127.0.0.1"}, `--identity: distinguished name "CN=127.0.0.1" has no C attribute; at least C, ST and O are needed`},
+		{[]string{"verify", "127.0.0.1:1/busybox:latest", "-c", "x.crt", "--identity", "C=US, ST=WA, O=A, C=DE"}, `has C more than once`},
+		{[]string{"delete-signature", "127.0.0.1:1/busybox:latest", "--all-invalid", "--yes", "-c", "x.crt", "--identity", "CN=x"}, `--identity: distinguished name "CN=x" has no C attribute`},
 		{[]string{"pull-signature", "127.0.0.1:1/busybox:latest", "--max-referrers", "0"}, "--max-referrers 0"},
 		{[]string{"discover", "127.0.0.1:1/BusyBox:latest"}, "lowercase: write 127.0.0.1:1/busybox:latest"},
 		{[]string{"discover", "127.0.0.1:1/busybox:latest", "--timeout", "-1s"}, "--timeout -1s"},

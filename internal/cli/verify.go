@@ -71,8 +71,10 @@ Notary Project signatures (jws, cose) are checked with notation-go's
 verifier at level strict, using a trust policy held in memory: the -c and
 --ca-cert certificates form its trust store (CA certificates and
 self-signed signer certificates are trust anchors) and every identity is
-trusted unless --identity narrows it to x509 subjects (notation requires
-at least C, ST and O in an identity, e.g. "C=US, ST=WA, O=Acme, CN=signer").
+trusted unless --identity narrows it to x509 subjects, with notation's
+rules for every format, jwt included: an identity names at least C, ST
+and O (e.g. "C=US, ST=WA, O=Acme, CN=signer"; anything less is refused,
+exit 2) and matches a signer whose subject has all of its attributes.
 --trust-policy FILE and --trust-store DIR use a notation trustpolicy.json
 and trust store (…/notation/truststore, holding x509/ca/<name>/) instead;
 -c is then not needed, and the trust policy's registryScopes select the
@@ -343,6 +345,11 @@ func x509Trust(cmd *cobra.Command, certFiles, tsaFiles, crlFiles []string, revoc
 	}
 	if mode == revocation.Off && len(crlFiles) > 0 {
 		return verify.Trust{}, errdef.Usage(errors.New("--crl does not apply with --revocation off"))
+	}
+	for _, id := range identities {
+		if err := notation.CheckIdentity(id); err != nil {
+			return verify.Trust{}, errdef.Usage(fmt.Errorf("--identity: %w", err))
+		}
 	}
 	var certs, tsaRoots []*x509.Certificate
 	if len(certFiles) > 0 {

@@ -40,6 +40,15 @@ func MatchIdentity(identities []string, leaf *x509.Certificate) *Error {
 	return vErr(ClassIdentity, "the signer is not a trusted identity: certificate subject %q matches none of %q", subject, identities)
 }
 
+// CheckIdentity returns an error saying why id is not an identity
+// MatchIdentity can match (not an RFC 4514 DN, a multi-valued or repeated
+// attribute, a hex value, no C, ST or O), so that a caller refuses it
+// before anything is fetched; nil when it is one.
+func CheckIdentity(id string) error {
+	_, err := subjectAttributes(id)
+	return err
+}
+
 // subjectAttributes reads dn as notation reads an x509.subject identity.
 func subjectAttributes(dn string) (map[string]string, error) {
 	if strings.Contains(dn, "=#") {
