@@ -29,6 +29,8 @@ func TestUsageExitStatuses(t *testing.T) {
 		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1:99999"}, `--addr "127.0.0.1:99999": give host:port`},
 		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1"}, `--addr "127.0.0.1": give host:port`},
 		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1:abc"}, `--addr "127.0.0.1:abc": give host:port`},
+		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1:0", "--htpasswd", "/nonexistent/htpasswd"}, "htpasswd file /nonexistent/htpasswd does not exist; check the path"},
+		{[]string{"registry", "serve", "--memory", "--addr", "127.0.0.1:0", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, "TLS certificate /nonexistent/c.pem does not exist; check the path"},
 		{[]string{"help", "verfy"}, `unknown command "verfy" for "signet"; did you mean 'signet verify'`},
 		{[]string{"help", "generate", "bogus"}, "its commands are artifact, cert, manifest"},
 		{[]string{"sgin"}, "did you mean 'signet sign'"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 
@@ -76,6 +77,14 @@ func runRegistryServe(cmd *cobra.Command, opts *registryServeOptions, streams IO
 	}
 	if _, port, err := net.SplitHostPort(opts.Addr); err != nil || !validPort(port) {
 		return errdef.Usage(fmt.Errorf("--addr %q: give host:port with a port from 0 to 65535, e.g. 127.0.0.1:5000 (port 0 picks a free one)", opts.Addr))
+	}
+	for _, in := range []struct{ what, path string }{{"htpasswd file", opts.Htpasswd}, {"TLS certificate", opts.TLSCert}, {"TLS key", opts.TLSKey}} {
+		if in.path == "" {
+			continue
+		}
+		if _, err := os.Stat(in.path); err != nil {
+			return missingInput(in.what, in.path, err)
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 	err := registry.Serve(cmd.Context(), registry.ServeOptions{
