@@ -3,6 +3,12 @@
 // manifest that points at the signed manifest, in the prototype's format
 // (found through the links API) or as an OCI 1.1 manifest with a subject
 // (found through the referrers API or its tag fallback).
+//
+// Push checks the request, not the signature: it neither verifies the
+// envelope nor checks that the repository holds the subject. signet
+// push-signature checks both first (the signature parses and signs Subject;
+// the repository resolves Subject); a program should do the same, e.g. with
+// jwt.Parse or notation.Subject and reference.Resolve.
 package push
 
 import (
