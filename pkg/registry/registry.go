@@ -54,7 +54,9 @@ type Config struct {
 	DisableLinks bool
 }
 
-// Registry is an http.Handler serving the registry API.
+// Registry is an http.Handler serving the registry API. Make one with New;
+// a Registry not made by New (its zero value) answers every request with
+// 500 and an error naming New, and its Close returns that error.
 type Registry struct {
 	cfg     Config
 	store   storage
@@ -72,6 +74,9 @@ type Registry struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 }
+
+// errNotNew is what a Registry not made by New answers.
+var errNotNew = errors.New("registry: not made by registry.New")
 
 // New opens (or creates) the storage described by cfg and returns a
 // registry serving it.
@@ -119,6 +124,9 @@ func New(cfg Config) (*Registry, error) {
 // Close stops background work and releases upload sessions. It does not
 // wait for requests in flight; shut the HTTP server down first.
 func (rg *Registry) Close() error {
+	if rg.store == nil {
+		return errNotNew
+	}
 	rg.closeOnce.Do(func() {
 		close(rg.done)
 		rg.wg.Wait()
@@ -146,6 +154,10 @@ func (rg *Registry) janitor() {
 
 // ServeHTTP implements http.Handler.
 func (rg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rg.store == nil {
+		http.Error(w, errNotNew.Error(), http.StatusInternalServerError)
+		return
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {

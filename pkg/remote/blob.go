@@ -29,6 +29,9 @@ import (
 // request itself (4xx) gets the classic path: HEAD, then a monolithic POST
 // ?digest= (one request where accepted, POST then PUT elsewhere).
 func (c *Client) PushSmallBlob(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, data []byte) (bool, error) {
+	if err := c.usable(); err != nil {
+		return false, err
+	}
 	if int64(len(data)) != desc.Size || desc.Digest.Algorithm().FromBytes(data) != desc.Digest {
 		return false, fmt.Errorf("blob %s: content does not match its descriptor", desc.Digest)
 	}

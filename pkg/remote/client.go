@@ -86,7 +86,9 @@ type Options struct {
 }
 
 // Client gives out repositories configured with Options and counts the
-// requests they send.
+// requests they send. Make one with New and share it: it is safe for
+// concurrent use, and its credential cache and hang bookkeeping span the
+// calls. A nil or zero Client is refused (ErrNoClient), not dereferenced.
 type Client struct {
 	opts     Options
 	auth     *auth.Client
@@ -229,6 +231,9 @@ func IsLocalhost(host string) bool {
 // Repository returns an oras-go repository for ref, with the client's
 // settings and bounds.
 func (c *Client) Repository(ref reference.Reference) (*remote.Repository, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if ref.Kind != reference.Registry {
 		return nil, fmt.Errorf("%s is not a registry reference", ref.Raw)
 	}
@@ -243,6 +248,19 @@ func (c *Client) Repository(ref reference.Reference) (*remote.Repository, error)
 	repo.TagListMaxPages = c.opts.MaxPages
 	repo.SkipReferrersGC = false
 	return repo, nil
+}
+
+// ErrNoClient is the error of every request method of a nil or zero Client:
+// make one with New.
+var ErrNoClient = errors.New("no registry client: make one with remote.New")
+
+// usable refuses a nil Client, or one not made by New (its zero value),
+// before anything dereferences its settings.
+func (c *Client) usable() error {
+	if c == nil || c.auth == nil {
+		return ErrNoClient
+	}
+	return nil
 }
 
 // BaseURL is scheme://host for a registry host.

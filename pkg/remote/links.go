@@ -49,6 +49,9 @@ const MaxLinks = 100000
 // ErrLinksArtifactTypeRequired. It returns ErrLinksUnsupported when the
 // registry lacks the extension.
 func (c *Client) Links(ctx context.Context, ref reference.Reference, selector, artifactType string) (*LinksResponse, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	u := c.BaseURL(ref.Registry) + fmt.Sprintf(LinksPath, ref.Repository, url.PathEscape(selector))
 	if artifactType != "" {
 		u += "?artifact-type=" + url.QueryEscape(artifactType)

@@ -41,6 +41,9 @@ func (c *Client) CredentialStoreName(s credentials.Store) string {
 // Login checks the client's username and password against host (a GET of
 // /v2/ that must succeed with them) and stores them in store.
 func (c *Client) Login(ctx context.Context, store credentials.Store, host string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	cred := auth.Credential{Username: c.opts.Username, Password: c.opts.Password}
 	check := &auth.Client{
 		Client:               c.auth.Client,

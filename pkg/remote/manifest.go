@@ -41,6 +41,9 @@ type PushedManifest struct {
 // (UpdateReferrersIndex). A 412 is ErrPreconditionFailed; other refusals
 // are *errcode.ErrorResponse.
 func (c *Client) PushManifest(ctx context.Context, ref reference.Reference, tagOrDigest string, desc ocispec.Descriptor, body []byte, hdr http.Header) (*PushedManifest, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if int64(len(body)) != desc.Size || desc.Digest.Algorithm().FromBytes(body) != desc.Digest {
 		return nil, fmt.Errorf("manifest %s: content does not match its descriptor", desc.Digest)
 	}

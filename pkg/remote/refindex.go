@@ -111,6 +111,9 @@ func ReferrersTag(subject digest.Digest) string {
 // fallback) of subject in ref's repository, without losing the entries of
 // concurrent writers: see the comment above for how.
 func (c *Client) UpdateReferrersIndex(ctx context.Context, ref reference.Reference, subject digest.Digest, change IndexChange, opts *IndexUpdateOptions) (*IndexUpdateResult, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if err := subject.Validate(); err != nil {
 		return nil, fmt.Errorf("referrers index: invalid subject digest: %w", err)
 	}
