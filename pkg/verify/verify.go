@@ -294,6 +294,9 @@ func check(ctx context.Context, v *Verdict, format string, envelope []byte, subj
 		v.References = res.Claims.References
 	case notation.FormatJWS, notation.FormatCOSE:
 		checkNotation(ctx, v, format, envelope, subject, trust)
+	case "":
+		v.Reason = "no signature format given: jwt, jws or cose"
+		v.Class = "unsupported format"
 	default:
 		v.Reason = fmt.Sprintf("%s signatures are not supported", format)
 		v.Class = "unsupported format"

@@ -57,6 +57,9 @@ func TestEnvelopeFormatsAndIdentities(t *testing.T) {
 	if v, err := Envelope("pgp", []byte("x"), subject, Trust{Certificates: certs}); err == nil || err.Error() != "pgp signatures are not supported" || v.Valid || v.Class != "unsupported format" {
 		t.Errorf("unknown format: err = %v, verdict %+v; want class unsupported format", err, v)
 	}
+	if v, err := Envelope("", []byte("x"), subject, Trust{Certificates: certs}); err == nil || err.Error() != "no signature format given: jwt, jws or cose" || v.Valid || v.Class != "unsupported format" {
+		t.Errorf("no format: err = %v, verdict %+v; want class unsupported format, naming the formats", err, v)
+	}
 }
 
 // TestIdentitiesAgreeAcrossFormats: --identity means the same for every
