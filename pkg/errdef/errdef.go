@@ -19,7 +19,9 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// Usage wraps err so that errors.Is(err, ErrUsage) holds.
+// Usage wraps err so that errors.Is(err, ErrUsage) holds. Usage, NotFound
+// and Verification never return nil: given a nil err, the error is the
+// class alone ("usage error"), never a success nor a panic.
 func Usage(err error) error { return &wrapped{err: err, kind: ErrUsage} }
 
 // NotFound wraps err so that errors.Is(err, ErrNotFound) holds.
@@ -33,7 +35,12 @@ type wrapped struct {
 	kind error
 }
 
-func (w *wrapped) Error() string { return w.err.Error() }
+func (w *wrapped) Error() string {
+	if w.err == nil {
+		return w.kind.Error()
+	}
+	return w.err.Error()
+}
 func (w *wrapped) Unwrap() []error {
 	return []error{w.err, w.kind}
 }
