@@ -110,8 +110,10 @@ type Node struct {
 
 // Graph is a subject and its referrers.
 type Graph struct {
+	// Reference is the subject's reference as given.
 	Reference string
-	Subject   ocispec.Descriptor
+	// Subject is the manifest the reference resolved to.
+	Subject ocispec.Descriptor
 	// Mechanisms maps each mechanism to "used", "unsupported", "not
 	// needed" or (links) UsedPerArtifactType.
 	Mechanisms map[string]string
@@ -119,7 +121,9 @@ type Graph struct {
 	// UsedPerArtifactType, are the artifact types the links API was asked
 	// for, one request each per subject.
 	LinksArtifactTypes []string
-	Referrers          []*Node
+	// Referrers are the subject's referrers, merged by digest across the
+	// mechanisms, each with its own referrers (Options.Depth).
+	Referrers []*Node
 	// Truncated is set when a bound cut the listing.
 	Truncated bool
 	// Warnings worth showing the user.

@@ -18,8 +18,10 @@ const MaxIndexManifests = 64
 // ManifestGraph is one manifest an image index lists, as the index lists
 // it (with its platform), and its referrers graph.
 type ManifestGraph struct {
+	// Descriptor is the index's entry for the manifest (with its platform).
 	Descriptor ocispec.Descriptor
-	Graph      *Graph
+	// Graph is the manifest's referrers graph.
+	Graph *Graph
 }
 
 // Index reads the index subject describes (bounded and digest-verified,

@@ -31,6 +31,8 @@ const (
 	File
 )
 
+// String is the kind's name as in the reference syntax: "registry",
+// "oci-layout", "docker-archive", "file".
 func (k Kind) String() string {
 	switch k {
 	case Registry:
@@ -47,6 +49,7 @@ func (k Kind) String() string {
 
 // Reference is a parsed source or target.
 type Reference struct {
+	// Kind says which of the other fields are set.
 	Kind Kind
 	// Raw is the text the user gave.
 	Raw string

@@ -24,7 +24,9 @@ type ServeOptions struct {
 	// NoReferrers serves no referrers API (like distribution v3.1.2):
 	// clients fall back to the sha256-<hex> referrers tag.
 	NoReferrers bool
-	Logger      *slog.Logger
+	// Logger receives the start and shutdown (Info), one line per request
+	// and the HTTP server's errors (Debug); nil discards.
+	Logger *slog.Logger
 	// Ready is called once listening, with the base URL, e.g.
 	// "http://127.0.0.1:41234".
 	Ready func(url string)

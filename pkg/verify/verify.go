@@ -69,26 +69,40 @@ type Options struct {
 
 // Verdict is the outcome for one signature.
 type Verdict struct {
-	Artifact       *ocispec.Descriptor `json:"artifact,omitempty"`
-	DigestVerified bool                `json:"artifactDigestVerified"`
-	Mechanisms     []string            `json:"foundBy"`
-	Format         string              `json:"signatureFormat,omitempty"`
-	Signature      *ocispec.Descriptor `json:"signature,omitempty"`
-	Valid          bool                `json:"valid"`
+	// Artifact is the signature artifact's manifest (nil for Envelope).
+	Artifact *ocispec.Descriptor `json:"artifact,omitempty"`
+	// DigestVerified is false for a links-API entry whose digest was
+	// computed, not confirmed by the registry (discover.Node).
+	DigestVerified bool `json:"artifactDigestVerified"`
+	// Mechanisms that listed the artifact (discover.Links, Referrers,
+	// TagFallback, or the source's predecessors).
+	Mechanisms []string `json:"foundBy"`
+	// Format is the envelope's: jwt, jws or cose.
+	Format string `json:"signatureFormat,omitempty"`
+	// Signature is the envelope blob's descriptor.
+	Signature *ocispec.Descriptor `json:"signature,omitempty"`
+	// Valid is true only when every check passed; then Reason and Class
+	// are empty.
+	Valid bool `json:"valid"`
 	// Reason says why the signature is not valid.
 	Reason string `json:"reason,omitempty"`
 	// Class is a stable name for the failure (docs/exit-codes.md).
 	Class string `json:"errorClass,omitempty"`
 	// Signer is the leaf certificate's subject.
-	Signer   string     `json:"signer,omitempty"`
+	Signer string `json:"signer,omitempty"`
+	// SignedAt is the signing time a valid signature claims (a JWT's iat,
+	// a Notary Project envelope's signing time); claimed, not proven.
 	SignedAt *time.Time `json:"signedAt,omitempty"`
 	// TimestampedAt is when a trusted RFC 3161 timestamp proves the
 	// signature existed, and TSA the subject of the timestamp authority's
 	// certificate; set only when verification relied on the timestamp.
 	TimestampedAt *time.Time `json:"timestampedAt,omitempty"`
 	TSA           string     `json:"timestampAuthority,omitempty"`
-	Expires       *time.Time `json:"expires,omitempty"`
-	References    []string   `json:"references,omitempty"`
+	// Expires is a valid signature's own expiry (a JWT's exp, a Notary
+	// Project envelope's expiry), when it has one.
+	Expires *time.Time `json:"expires,omitempty"`
+	// References are the registry references a JWT names (its claims).
+	References []string `json:"references,omitempty"`
 	// Revocation is the revocation status of a valid signature's chain
 	// (pkg/signature/revocation: good, no revocation information, unknown,
 	// not checked); RevocationDetail says, for unknown, what could not be
@@ -101,12 +115,19 @@ type Verdict struct {
 
 // Report is the outcome for a subject.
 type Report struct {
-	Reference  string             `json:"reference"`
-	Subject    ocispec.Descriptor `json:"subject"`
-	Verified   bool               `json:"verified"`
-	Valid      int                `json:"validSignatures"`
-	Signatures []*Verdict         `json:"signatures"`
-	Warnings   []string           `json:"warnings,omitempty"`
+	// Reference is the reference as given (reference.Reference.Raw).
+	Reference string `json:"reference"`
+	// Subject is the manifest it resolved to: what the signatures must sign.
+	Subject ocispec.Descriptor `json:"subject"`
+	// Verified is true when at least one signature is valid.
+	Verified bool `json:"verified"`
+	// Valid counts the valid signatures.
+	Valid int `json:"validSignatures"`
+	// Signatures has one verdict per signature examined, valid or not.
+	Signatures []*Verdict `json:"signatures"`
+	// Warnings are discovery's, worth showing the user; they do not
+	// change the verdicts.
+	Warnings []string `json:"warnings,omitempty"`
 	// ViaIndex, when set, says that the valid signatures cover an image
 	// index listing Subject, not Subject itself (Indexed, --via-index).
 	ViaIndex *ViaIndex `json:"viaIndex,omitempty"`

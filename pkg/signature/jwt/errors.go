@@ -81,8 +81,10 @@ func (c Class) String() string {
 // Error is the error type of this package. Error() is a one-line reason.
 // Errors from Verify also match errdef.ErrVerification with errors.Is.
 type Error struct {
+	// Class says which check failed; switch on it, not on Msg.
 	Class Class
-	Msg   string
+	// Msg is the one-line reason, for people.
+	Msg string
 
 	verify bool
 }

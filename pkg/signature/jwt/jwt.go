@@ -35,25 +35,29 @@ const TokenType = "x509"
 // Header is the JOSE header. Its JSON keys are written in the order typ,
 // alg, then x5c or kid.
 type Header struct {
-	Type      string   `json:"typ"`
-	Algorithm string   `json:"alg"`
+	Type      string   `json:"typ"`           // TokenType, "x509"
+	Algorithm string   `json:"alg"`           // RS256/384/512 or ES256/384/512
 	X5C       []string `json:"x5c,omitempty"` // standard base64 (padded) DER, leaf first
 	KeyID     string   `json:"kid,omitempty"` // libtrust key id, only without x5c
 }
 
 // Claims are the flat claims of formats.md §2, written in this key order.
 type Claims struct {
-	MediaType  string   `json:"mediaType,omitempty"`
-	Digest     string   `json:"digest"`
-	Size       int64    `json:"size"`
+	// MediaType, Digest and Size are the signed manifest's descriptor.
+	MediaType string `json:"mediaType,omitempty"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+	// References are the registry references the signature is for.
 	References []string `json:"references,omitempty"`
-	Expiry     int64    `json:"exp,omitempty"`
-	IssuedAt   int64    `json:"iat,omitempty"`
-	NotBefore  int64    `json:"nbf,omitempty"`
+	// Expiry, IssuedAt and NotBefore are Unix times (0: absent).
+	Expiry    int64 `json:"exp,omitempty"`
+	IssuedAt  int64 `json:"iat,omitempty"`
+	NotBefore int64 `json:"nbf,omitempty"`
 }
 
 // Result is what a successful Verify established.
 type Result struct {
+	// Header and Claims are the verified token's.
 	Header Header
 	Claims Claims
 	// Chain is the verified chain, leaf first, ending at the trusted
