@@ -22,6 +22,7 @@ import (
 	"github.com/signet-oci/signet/pkg/remote"
 	"github.com/signet-oci/signet/pkg/signature"
 	"github.com/signet-oci/signet/pkg/signature/jwt"
+	"github.com/signet-oci/signet/pkg/signature/notation"
 	"github.com/signet-oci/signet/pkg/verify"
 )
 
@@ -146,4 +147,43 @@ func ExampleEnvelope() {
 	// true CN=signer,O=Example,ST=WA,C=US
 	// false subject mismatch true
 	// jwt signature: signed digest sha256:1ccb399e44f3e0ec86bb1a95031c6b9f81ac77860556a81a90acb79bab8005d9 differs from the manifest's sha256:e7b0c7ca59efa17fc92e5aafb66a8109dd8bac6baf3db6e56c926dfa263ec1ea
+}
+
+// The same with a Notary Project signature (COSE here; "jws" works alike),
+// made with notation-go through pkg/signature/notation: it travels as an
+// OCI 1.1 manifest with subject, and verify checks it with notation-go's
+// verifier, the -c certificates forming an in-memory trust policy.
+// Identities narrows the trusted signers, as notation's trustedIdentities.
+func ExampleRemote_notation() {
+	ctx := context.Background()
+	reg, err := registry.New(registry.Config{Memory: true})
+	must(err)
+	defer reg.Close()
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	client, err := remote.New(remote.Options{})
+	must(err)
+	ref, err := reference.Parse(strings.TrimPrefix(srv.URL, "http://") + "/demo/app:v1")
+	must(err)
+	image := examplePushImage(ctx, client, ref)
+
+	key, certs := exampleSigner("signer")
+	envelope, err := notation.Sign(ctx, image, notation.SignOptions{
+		Signer: key, Certificates: certs, Format: notation.FormatCOSE,
+		UserMetadata: map[string]string{"build": "42"},
+	})
+	must(err)
+	res, err := push.Push(ctx, client, push.Request{Ref: ref, Signature: envelope, SignatureFormat: notation.FormatCOSE, Subject: image})
+	must(err)
+	fmt.Println("pushed a", res.Format, "artifact, found through", res.Discovery)
+
+	for _, identity := range []string{"C=US, ST=WA, O=Example, CN=signer", "C=US, ST=WA, O=Other"} {
+		report, err := verify.Remote(ctx, client, ref, verify.Options{Trust: verify.Trust{Certificates: certs, Identities: []string{identity}}})
+		v := report.Signatures[0]
+		fmt.Printf("%q: %s valid=%t class=%q metadata=%v error=%t\n", identity, v.Format, v.Valid, v.Class, v.UserMetadata, err != nil)
+	}
+	// Output:
+	// pushed a oci artifact, found through referrers
+	// "C=US, ST=WA, O=Example, CN=signer": cose valid=true class="" metadata=map[build:42] error=false
+	// "C=US, ST=WA, O=Other": cose valid=false class="identity" metadata=map[] error=true
 }
