@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -8,12 +9,15 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
+	"os"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/signet-oci/signet/pkg/artifact"
 	"github.com/signet-oci/signet/pkg/certgen"
 	"github.com/signet-oci/signet/pkg/errdef"
 	"github.com/signet-oci/signet/pkg/push"
@@ -186,4 +190,58 @@ func ExampleRemote_notation() {
 	// pushed a oci artifact, found through referrers
 	// "C=US, ST=WA, O=Example, CN=signer": cose valid=true class="" metadata=map[build:42] error=false
 	// "C=US, ST=WA, O=Other": cose valid=false class="identity" metadata=map[] error=true
+}
+
+// Offline: verify an image's signature stored in an OCI image layout, with
+// no registry. The layout is written here with oras-go's oci.Store (the
+// signature as an OCI 1.1 manifest with subject, built by
+// push.BuildArtifact); InSource finds it through the store's
+// predecessors, as `signet verify oci-layout:DIR:v1` does. (signet
+// push-signature writes into a layout its own way, index.json last,
+// atomically and under a lock; that writer is not public yet.)
+func ExampleInSource() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "signet-example-layout")
+	must(err)
+	defer os.RemoveAll(dir)
+	store, err := oci.New(dir)
+	must(err)
+
+	config, err := oras.PushBytes(ctx, store, ocispec.MediaTypeImageConfig, []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`))
+	must(err)
+	image, err := oras.PackManifest(ctx, store, oras.PackManifestVersion1_1, "", oras.PackManifestOptions{
+		ConfigDescriptor:    &config,
+		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "2026-01-01T00:00:00Z"},
+	})
+	must(err)
+	must(store.Tag(ctx, image, "v1"))
+
+	key, certs := exampleSigner("signer")
+	token, err := jwt.Sign(image, jwt.SignOptions{Signer: key, Certificates: certs})
+	must(err)
+	manifest, mediaType, err := push.BuildArtifact(push.FormatOCI, token, "jwt", image, nil)
+	must(err)
+	for _, b := range []struct {
+		desc ocispec.Descriptor
+		data []byte
+	}{
+		{ocispec.Descriptor{MediaType: artifact.BlobMediaType("jwt"), Digest: digest.FromBytes(token), Size: int64(len(token))}, token},
+		{artifact.EmptyConfig, artifact.EmptyConfigData},
+		{ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(manifest), Size: int64(len(manifest))}, manifest},
+	} {
+		if ok, err := store.Exists(ctx, b.desc); err != nil || ok {
+			must(err)
+			continue // the {} blob: the image has it already
+		}
+		must(store.Push(ctx, b.desc, bytes.NewReader(b.data)))
+	}
+
+	ref, err := reference.Parse("oci-layout:" + dir + ":v1")
+	must(err)
+	report, err := verify.InSource(ctx, store, ref, verify.Options{Trust: verify.Trust{Certificates: certs}})
+	must(err)
+	v := report.Signatures[0]
+	fmt.Println(report.Subject.Digest == image.Digest, v.Format, v.Valid, v.Mechanisms)
+	// Output:
+	// true jwt true [referrers]
 }
