@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
@@ -18,12 +17,25 @@ import (
 // LayoutSource opens the OCI image layout ref names, read only, as the
 // place discovery and verification read from (oras-go's oci.ReadOnlyStore:
 // it resolves the layout's tags and answers Predecessors). Nothing in the
-// layout is written.
+// layout is written. The layout may come from anyone: it is read through
+// layoutFS, which bounds what opening it may read (MaxLayoutIndexSize,
+// manifest.MaxManifestSize per file, MaxLayoutFiles, MaxLayoutBytes) and
+// refuses non-regular files and symbolic links leading out of it.
 func LayoutSource(ctx context.Context, ref reference.Reference) (discover.Source, error) {
 	if err := CheckLayout(ref.Path); err != nil {
 		return nil, err
 	}
-	s, err := oci.NewFromFS(ctx, os.DirFS(ref.Path))
+	lfs, err := openLayoutFS(ref.Path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the OCI layout %s: %w", ref.Path, err)
+	}
+	s, err := oci.NewFromFS(ctx, lfs)
+	lfs.indexed()
+	if err != nil && lfs.refusal != nil {
+		// oras-go wraps it ("invalid OCI Image Index: …"): the refusal
+		// alone says what and where.
+		return nil, lfs.refusal
+	}
 	if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
 		// oras-go reads every manifest index.json lists (and what they
 		// list) when it opens a layout: one changed on disk makes the

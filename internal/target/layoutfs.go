@@ -1,0 +1,190 @@
+package target
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-oci/signet/pkg/manifest"
+)
+
+// The bounds on an OCI layout signet reads (discover, pull-signature,
+// verify: oci-layout:DIR), which may come from anyone. oras-go's
+// oci.NewFromFS reads index.json and every manifest it lists, recursively,
+// when it opens a layout; these bound what that reading may cost.
+const (
+	// MaxLayoutFiles bounds the files opened while a layout is opened
+	// (oci-layout, index.json, every manifest reached from it).
+	MaxLayoutFiles = 50_000
+	// MaxLayoutBytes bounds the bytes read while a layout is opened, all
+	// those files together.
+	MaxLayoutBytes = 64 << 20
+)
+
+// layoutFS is the fs.FS oci.NewFromFS reads a layout through: the layout
+// directory as an os.Root (a path or symbolic link leading out of it is
+// refused), regular files only (a FIFO, a device or a socket is refused
+// before any read: opening a FIFO would wait for a writer), each file at
+// most its limit (index.json MaxLayoutIndexSize, any other file
+// manifest.MaxManifestSize: oras-go reads nothing else when it opens a
+// layout, and discovery reads only manifests and signature envelopes), and,
+// until open returns, at most MaxLayoutFiles files and MaxLayoutBytes
+// bytes in all. The first refusal is kept: it is the error to report,
+// whatever oras-go wraps it in.
+type layoutFS struct {
+	dir  string
+	root *os.Root
+
+	mu       sync.Mutex
+	indexing bool // the file count and byte budget apply
+	opened   int
+	read     int64
+	refusal  error
+}
+
+// refuse records (the first) and returns a refusal of the layout.
+func (l *layoutFS) refuse(format string, a ...any) error {
+	err := fmt.Errorf("the OCI layout %s: %s", l.dir, fmt.Sprintf(format, a...))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refusal == nil {
+		l.refusal = err
+	}
+	return err
+}
+
+func (l *layoutFS) limit(name string) (int64, string) {
+	if name == ocispec.ImageIndexFile {
+		return MaxLayoutIndexSize, "index.json"
+	}
+	return manifest.MaxManifestSize, "a manifest"
+}
+
+// Open opens name for reading, refusing what the bounds refuse.
+func (l *layoutFS) Open(name string) (fs.File, error) {
+	l.mu.Lock()
+	counted := l.indexing
+	if counted {
+		l.opened++
+	}
+	over := counted && l.opened > MaxLayoutFiles
+	l.mu.Unlock()
+	if over {
+		return nil, l.refuse("more than %d files to read (index.json and the manifests it lists, recursively); refused", MaxLayoutFiles)
+	}
+	f, err := l.root.OpenFile(name, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if l.escapes(name) {
+			return nil, l.refuse("%s leads out of the layout directory (a symbolic link); refused", name)
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, l.refuse("%s is not a regular file (%s); refused unread", name, fileKind(fi.Mode()))
+	}
+	limit, what := l.limit(name)
+	if fi.Size() > limit {
+		f.Close()
+		return nil, l.refuse("%s is %d bytes, over the %d-byte limit for %s; refused unread", name, fi.Size(), limit, what)
+	}
+	return &layoutFile{File: f, fs: l, name: name, left: limit, what: what}, nil
+}
+
+// escapes reports whether name, inside the layout, resolves to a place
+// outside it (os.Root's refusal, worded for the user).
+func (l *layoutFS) escapes(name string) bool {
+	base, err := filepath.EvalSymlinks(l.dir)
+	if err != nil {
+		return false
+	}
+	p, err := filepath.EvalSymlinks(filepath.Join(l.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(base, p)
+	return err == nil && (rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)))
+}
+
+// Stat answers fs.Stat (oras-go's Exists and blob resolution) without
+// opening or counting the file.
+func (l *layoutFS) Stat(name string) (fs.FileInfo, error) { return l.root.Stat(name) }
+
+// indexed ends the opening: the file count and byte budget no longer apply
+// (each later read is bounded by the descriptor it reads).
+func (l *layoutFS) indexed() {
+	l.mu.Lock()
+	l.indexing = false
+	l.mu.Unlock()
+}
+
+// layoutFile is a file of a layout, read at most to its limit.
+type layoutFile struct {
+	*os.File
+	fs   *layoutFS
+	name string
+	what string
+	left int64 // bytes still allowed; reading one more is a refusal
+}
+
+func (f *layoutFile) Read(p []byte) (int, error) {
+	if int64(len(p)) > f.left+1 {
+		p = p[:f.left+1]
+	}
+	n, err := f.File.Read(p)
+	f.left -= int64(n)
+	if f.left < 0 {
+		// The file grew past its limit while read.
+		limit, _ := f.fs.limit(f.name)
+		return n, f.fs.refuse("%s is over the %d-byte limit for %s; refused", f.name, limit, f.what)
+	}
+	l := f.fs
+	l.mu.Lock()
+	l.read += int64(n)
+	over := l.indexing && l.read > MaxLayoutBytes
+	l.mu.Unlock()
+	if over {
+		return n, l.refuse("more than %d bytes to read (index.json and the manifests it lists, recursively); refused", MaxLayoutBytes)
+	}
+	return n, err
+}
+
+// fileKind names a non-regular file's type.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "mode " + m.String()
+}
+
+// openLayoutFS opens the layout directory dir for oci.NewFromFS.
+func openLayoutFS(dir string) (*layoutFS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &layoutFS{dir: dir, root: root, indexing: true}, nil
+}
