@@ -2,11 +2,7 @@ package target
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/errdef"
@@ -25,27 +21,7 @@ func LayoutSource(ctx context.Context, ref reference.Reference) (discover.Source
 	if err := CheckLayout(ref.Path); err != nil {
 		return nil, err
 	}
-	lfs, err := openLayoutFS(ref.Path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout %s: %w", ref.Path, err)
-	}
-	s, err := oci.NewFromFS(ctx, lfs)
-	lfs.indexed()
-	if err != nil && lfs.refusal != nil {
-		// oras-go wraps it ("invalid OCI Image Index: …"): the refusal
-		// alone says what and where.
-		return nil, lfs.refusal
-	}
-	if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
-		// oras-go reads every manifest index.json lists (and what they
-		// list) when it opens a layout: one changed on disk makes the
-		// whole layout unreadable, as for oras and notation.
-		return nil, fmt.Errorf("the OCI layout %s is damaged: a manifest it holds does not match its digest (changed or damaged on disk); copy the layout again from its source", ref.Path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout %s: %w", ref.Path, err)
-	}
-	return s, nil
+	return openLayout(ctx, ref.Path, true)
 }
 
 // Discoverer opens ref for discover, pull-signature and verify, whatever

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +11,10 @@ import (
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/signet-oci/signet/internal/fsutil"
 	"github.com/signet-oci/signet/pkg/manifest"
 )
 
@@ -41,11 +45,12 @@ type layoutFS struct {
 	dir  string
 	root *os.Root
 
-	mu       sync.Mutex
-	indexing bool // the file count and byte budget apply
-	opened   int
-	read     int64
-	refusal  error
+	mu         sync.Mutex
+	indexing   bool // the file count and byte budget apply
+	fileLimits bool // the limit per file applies
+	opened     int
+	read       int64
+	refusal    error
 }
 
 // refuse records (the first) and returns a refusal of the layout.
@@ -97,6 +102,12 @@ func (l *layoutFS) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, l.refuse("%s is not a regular file (%s); refused unread", name, fileKind(fi.Mode()))
 	}
+	l.mu.Lock()
+	limited := l.fileLimits
+	l.mu.Unlock()
+	if !limited {
+		return f, nil
+	}
 	limit, what := l.limit(name)
 	if fi.Size() > limit {
 		f.Close()
@@ -125,11 +136,41 @@ func (l *layoutFS) escapes(name string) bool {
 func (l *layoutFS) Stat(name string) (fs.FileInfo, error) { return l.root.Stat(name) }
 
 // indexed ends the opening: the file count and byte budget no longer apply
-// (each later read is bounded by the descriptor it reads).
-func (l *layoutFS) indexed() {
+// (each later read is bounded by the descriptor it reads), nor, unless
+// fileLimits, the limit per file (a copy from the layout reads its layers).
+func (l *layoutFS) indexed(fileLimits bool) {
 	l.mu.Lock()
-	l.indexing = false
+	l.indexing, l.fileLimits = false, fileLimits
 	l.mu.Unlock()
+}
+
+// openLayout opens the OCI image layout dir read only through layoutFS
+// (oras-go's oci.ReadOnlyStore: it resolves the layout's tags and answers
+// Predecessors; nothing in the layout is written). After the opening,
+// fileLimits keeps each file at its limit (discovery reads only manifests
+// and signature envelopes).
+func openLayout(ctx context.Context, dir string, fileLimits bool) (*oci.ReadOnlyStore, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the OCI layout %s: %w", dir, fsutil.UnwrapPath(err))
+	}
+	lfs := &layoutFS{dir: dir, root: root, indexing: true, fileLimits: true}
+	s, err := oci.NewFromFS(ctx, lfs)
+	lfs.indexed(fileLimits)
+	switch {
+	case err == nil:
+		return s, nil
+	case lfs.refusal != nil:
+		// oras-go wraps it ("invalid OCI Image Index: …"): the refusal
+		// alone says what and where.
+		return nil, lfs.refusal
+	case errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData):
+		// oras-go reads every manifest index.json lists (and what they
+		// list) when it opens a layout: one changed on disk makes the
+		// whole layout unreadable, as for oras and notation.
+		return nil, fmt.Errorf("the OCI layout %s is damaged: a manifest it holds does not match its digest (changed or damaged on disk); copy the layout again from its source", dir)
+	}
+	return nil, fmt.Errorf("reading the OCI layout %s: %w", dir, err)
 }
 
 // layoutFile is a file of a layout, read at most to its limit.
@@ -178,13 +219,4 @@ func fileKind(m fs.FileMode) string {
 		return "a directory"
 	}
 	return "mode " + m.String()
-}
-
-// openLayoutFS opens the layout directory dir for oci.NewFromFS.
-func openLayoutFS(dir string) (*layoutFS, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &layoutFS{dir: dir, root: root, indexing: true}, nil
 }
