@@ -1,6 +1,7 @@
 package target
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,11 @@ const (
 	// MaxLayoutBytes bounds the bytes read while a layout is opened, all
 	// those files together.
 	MaxLayoutBytes = 64 << 20
+	// MaxLayoutObjects bounds the JSON objects (each '{' read: every
+	// descriptor is one) in those files together: oras-go indexes every
+	// descriptor listed, a file or not (an index.json of 5 million "{}"
+	// entries, 16 MiB, kept it busy for minutes; 200,000 take 1.4 s).
+	MaxLayoutObjects = 200_000
 )
 
 // layoutFS is the fs.FS oci.NewFromFS reads a layout through: the layout
@@ -38,18 +44,19 @@ const (
 // most its limit (index.json MaxLayoutIndexSize, any other file
 // manifest.MaxManifestSize: oras-go reads nothing else when it opens a
 // layout, and discovery reads only manifests and signature envelopes), and,
-// until open returns, at most MaxLayoutFiles files and MaxLayoutBytes
-// bytes in all. The first refusal is kept: it is the error to report,
+// until open returns, at most MaxLayoutFiles files, MaxLayoutBytes bytes
+// and MaxLayoutObjects descriptors in all. The first refusal is kept: it is the error to report,
 // whatever oras-go wraps it in.
 type layoutFS struct {
 	dir  string
 	root *os.Root
 
 	mu         sync.Mutex
-	indexing   bool // the file count and byte budget apply
+	indexing   bool // the file count, byte and descriptor budgets apply
 	fileLimits bool // the limit per file applies
 	opened     int
 	read       int64
+	objects    int
 	refusal    error
 }
 
@@ -193,13 +200,19 @@ func (f *layoutFile) Read(p []byte) (int, error) {
 		limit, _ := f.fs.limit(f.name)
 		return n, f.fs.refuse("%s is over the %d-byte limit for %s; refused", f.name, limit, f.what)
 	}
+	objects := bytes.Count(p[:n], []byte{'{'})
 	l := f.fs
 	l.mu.Lock()
 	l.read += int64(n)
-	over := l.indexing && l.read > MaxLayoutBytes
+	l.objects += objects
+	overBytes := l.indexing && l.read > MaxLayoutBytes
+	overObjects := l.indexing && l.objects > MaxLayoutObjects
 	l.mu.Unlock()
-	if over {
+	switch {
+	case overBytes:
 		return n, l.refuse("more than %d bytes to read (index.json and the manifests it lists, recursively); refused", MaxLayoutBytes)
+	case overObjects:
+		return n, l.refuse("more than %d descriptors to read (index.json and the manifests it lists, recursively); refused", MaxLayoutObjects)
 	}
 	return n, err
 }

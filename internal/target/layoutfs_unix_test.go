@@ -226,3 +226,19 @@ func TestLayoutTooManyBytes(t *testing.T) {
 	err := openHostile(t, dir, 8*MaxLayoutBytes)
 	wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: more than %d bytes to read (index.json and the manifests it lists, recursively); refused", dir, MaxLayoutBytes))
 }
+
+// TestLayoutTooManyDescriptors: an index.json of 16 MiB holding 5.6
+// million "{}" entries (each a descriptor oras-go indexes, with no file to
+// open) is refused after MaxLayoutObjects; it kept oras-go busy for
+// minutes.
+func TestLayoutTooManyDescriptors(t *testing.T) {
+	dir := hostileLayout(t)
+	n := (MaxLayoutIndexSize - 64) / 3
+	idx := `{"schemaVersion":2,"manifests":[` + strings.Repeat(`{},`, n-1) + `{}]}`
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), []byte(idx), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx = ""
+	err := openHostile(t, dir, 64<<20)
+	wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: more than %d descriptors to read (index.json and the manifests it lists, recursively); refused", dir, MaxLayoutObjects))
+}
