@@ -35,6 +35,13 @@ const (
 	// descriptor listed, a file or not (an index.json of 5 million "{}"
 	// entries, 16 MiB, kept it busy for minutes; 200,000 take 1.4 s).
 	MaxLayoutObjects = 200_000
+
+	// openWhileIndexing is how many files of a layout may be open at once
+	// while it is opened (index.json stays open throughout). oras-go
+	// reads each manifest into a buffer of the size it is listed with (up
+	// to 32 MiB) before reading a byte: the budget counts those buffers,
+	// and only this many can exist at once.
+	openWhileIndexing = 4
 )
 
 // layoutFS is the fs.FS oci.NewFromFS reads a layout through: the layout
@@ -58,6 +65,7 @@ type layoutFS struct {
 	read       int64
 	objects    int
 	refusal    error
+	slots      chan struct{} // the files open while indexing
 }
 
 // refuse records (the first) and returns a refusal of the layout.
@@ -78,17 +86,36 @@ func (l *layoutFS) limit(name string) (int64, string) {
 	return manifest.MaxManifestSize, "a manifest"
 }
 
-// Open opens name for reading, refusing what the bounds refuse.
+// Open opens name for reading, refusing what the bounds refuse. While the
+// layout is opened, after a first refusal every Open is refused at once
+// (oras-go reads on in other goroutines until it sees the error).
 func (l *layoutFS) Open(name string) (fs.File, error) {
 	l.mu.Lock()
 	counted := l.indexing
-	if counted {
-		l.opened++
-	}
-	over := counted && l.opened > MaxLayoutFiles
 	l.mu.Unlock()
-	if over {
-		return nil, l.refuse("more than %d files to read (index.json and the manifests it lists, recursively); refused", MaxLayoutFiles)
+	if !counted {
+		return l.open(name, false)
+	}
+	l.slots <- struct{}{}
+	f, err := l.open(name, true)
+	if err != nil {
+		<-l.slots
+	}
+	return f, err
+}
+
+func (l *layoutFS) open(name string, counted bool) (fs.File, error) {
+	if counted {
+		l.mu.Lock()
+		l.opened++
+		over, refused := l.opened > MaxLayoutFiles, l.refusal
+		l.mu.Unlock()
+		if refused != nil {
+			return nil, refused
+		}
+		if over {
+			return nil, l.refuse("more than %d files to read (index.json and the manifests it lists, recursively); refused", MaxLayoutFiles)
+		}
 	}
 	f, err := l.root.OpenFile(name, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
@@ -120,7 +147,7 @@ func (l *layoutFS) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, l.refuse("%s is %d bytes, over the %d-byte limit for %s; refused unread", name, fi.Size(), limit, what)
 	}
-	return &layoutFile{File: f, fs: l, name: name, left: limit, what: what}, nil
+	return &layoutFile{File: f, fs: l, name: name, left: limit, what: what, slot: counted}, nil
 }
 
 // escapes reports whether name, inside the layout, resolves to a place
@@ -161,7 +188,7 @@ func openLayout(ctx context.Context, dir string, fileLimits bool) (*oci.ReadOnly
 	if err != nil {
 		return nil, fmt.Errorf("reading the OCI layout %s: %w", dir, fsutil.UnwrapPath(err))
 	}
-	lfs := &layoutFS{dir: dir, root: root, indexing: true, fileLimits: true}
+	lfs := &layoutFS{dir: dir, root: root, indexing: true, fileLimits: true, slots: make(chan struct{}, openWhileIndexing)}
 	s, err := oci.NewFromFS(ctx, lfs)
 	lfs.indexed(fileLimits)
 	switch {
@@ -187,13 +214,37 @@ type layoutFile struct {
 	name string
 	what string
 	left int64 // bytes still allowed; reading one more is a refusal
+	slot bool  // holds one of fs.slots until closed
+
+	got, charged int64 // bytes read; bytes counted against MaxLayoutBytes
+	closeOnce    sync.Once
+}
+
+func (f *layoutFile) Close() error {
+	err := f.File.Close()
+	f.closeOnce.Do(func() {
+		if f.slot {
+			<-f.fs.slots
+		}
+	})
+	return err
 }
 
 func (f *layoutFile) Read(p []byte) (int, error) {
+	// The reader's first buffer is what it allocated for this file (for
+	// oras-go, the size the file is listed with): counted as read.
+	need := int64(len(p))
+	if f.charged > 0 || f.got > 0 {
+		need = 0
+	}
 	if int64(len(p)) > f.left+1 {
 		p = p[:f.left+1]
 	}
 	n, err := f.File.Read(p)
+	f.got += int64(n)
+	need = max(need, f.got, f.charged)
+	charge := need - f.charged
+	f.charged = need
 	f.left -= int64(n)
 	if f.left < 0 {
 		// The file grew past its limit while read.
@@ -203,14 +254,14 @@ func (f *layoutFile) Read(p []byte) (int, error) {
 	objects := bytes.Count(p[:n], []byte{'{'})
 	l := f.fs
 	l.mu.Lock()
-	l.read += int64(n)
+	l.read += charge
 	l.objects += objects
 	overBytes := l.indexing && l.read > MaxLayoutBytes
 	overObjects := l.indexing && l.objects > MaxLayoutObjects
 	l.mu.Unlock()
 	switch {
 	case overBytes:
-		return n, l.refuse("more than %d bytes to read (index.json and the manifests it lists, recursively); refused", MaxLayoutBytes)
+		return n, l.refuse("more than %d bytes to read (index.json and the manifests it lists, recursively, at the sizes they are listed with); refused", MaxLayoutBytes)
 	case overObjects:
 		return n, l.refuse("more than %d descriptors to read (index.json and the manifests it lists, recursively); refused", MaxLayoutObjects)
 	}

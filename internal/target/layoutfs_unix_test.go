@@ -224,7 +224,7 @@ func TestLayoutTooManyBytes(t *testing.T) {
 	}
 	blobs = nil
 	err := openHostile(t, dir, 8*MaxLayoutBytes)
-	wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: more than %d bytes to read (index.json and the manifests it lists, recursively); refused", dir, MaxLayoutBytes))
+	wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: more than %d bytes to read (index.json and the manifests it lists, recursively, at the sizes they are listed with); refused", dir, MaxLayoutBytes))
 }
 
 // TestLayoutTooManyDescriptors: an index.json of 16 MiB holding 5.6
@@ -241,4 +241,36 @@ func TestLayoutTooManyDescriptors(t *testing.T) {
 	idx = ""
 	err := openHostile(t, dir, 64<<20)
 	wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: more than %d descriptors to read (index.json and the manifests it lists, recursively); refused", dir, MaxLayoutObjects))
+}
+
+// TestLayoutListedSizes: an index listing 20,000 manifests at 1 TiB each,
+// each file a link to a 2-byte file in the layout: oras-go allocates a
+// buffer of the listed size (up to 32 MiB) for each before reading a byte,
+// 20,000 at once. Those buffers count against MaxLayoutBytes and at most
+// openWhileIndexing files are open at once: refused in under a second,
+// with at most a few buffers allocated (before: still allocating after 20 s).
+func TestLayoutListedSizes(t *testing.T) {
+	var children []ocispec.Descriptor
+	for i := 0; i < 20_000; i++ {
+		children = append(children, manifestDesc(fmt.Sprint("c", i), 1<<40))
+	}
+	b, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: children})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	dir := hostileLayout(t, top)
+	if err := os.WriteFile(blobFile(dir, top.Digest), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "small"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range children {
+		if err := os.Symlink(filepath.Join("..", "..", "small"), blobFile(dir, c.Digest)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = openHostile(t, dir, 8*32<<20)
+	wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: more than %d bytes to read (index.json and the manifests it lists, recursively, at the sizes they are listed with); refused", dir, MaxLayoutBytes))
 }
