@@ -51,9 +51,10 @@ const (
 // most its limit (index.json MaxLayoutIndexSize, any other file
 // manifest.MaxManifestSize: oras-go reads nothing else when it opens a
 // layout, and discovery reads only manifests and signature envelopes), and,
-// until open returns, at most MaxLayoutFiles files, MaxLayoutBytes bytes
-// and MaxLayoutObjects descriptors in all. The first refusal is kept: it is the error to report,
-// whatever oras-go wraps it in.
+// while the layout is opened, at most MaxLayoutFiles files, MaxLayoutBytes
+// bytes and MaxLayoutObjects descriptors in all, openWhileIndexing files
+// at once. The first refusal is kept: it is the error to report, whatever
+// oras-go wraps it in.
 type layoutFS struct {
 	dir  string
 	root *os.Root
@@ -182,7 +183,8 @@ func (l *layoutFS) indexed(fileLimits bool) {
 // (oras-go's oci.ReadOnlyStore: it resolves the layout's tags and answers
 // Predecessors; nothing in the layout is written). After the opening,
 // fileLimits keeps each file at its limit (discovery reads only manifests
-// and signature envelopes).
+// and signature envelopes). The directory stays open while the store is
+// used (the stores have no Close; os.Root's finalizer closes it).
 func openLayout(ctx context.Context, dir string, fileLimits bool) (*oci.ReadOnlyStore, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
