@@ -159,6 +159,16 @@ func TestLayoutSymlinkOut(t *testing.T) {
 		wantRefusal(t, err, fmt.Sprintf("the OCI layout %s: blobs/sha256/%s leads out of the layout directory (a symbolic link); refused", dir, d.Digest.Encoded()))
 	}
 
+	// index.json itself, a link to /dev/zero.
+	dir := hostileLayout(t)
+	if err := os.Remove(filepath.Join(dir, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal(t, openHostile(t, dir, 8<<20), fmt.Sprintf("the OCI layout %s: index.json leads out of the layout directory (a symbolic link); refused", dir))
+
 	// Inside: a layout whose blobs are links to files kept in the layout.
 	lay := filepath.Join(t.TempDir(), "lay")
 	if err := testimage.WriteOCILayout(lay); err != nil {
