@@ -2,12 +2,7 @@ package target
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-
-	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/signet-oci/signet/pkg/discover"
 	"github.com/signet-oci/signet/pkg/errdef"
@@ -18,22 +13,15 @@ import (
 // LayoutSource opens the OCI image layout ref names, read only, as the
 // place discovery and verification read from (oras-go's oci.ReadOnlyStore:
 // it resolves the layout's tags and answers Predecessors). Nothing in the
-// layout is written.
+// layout is written. The layout may come from anyone: it is read through
+// layoutFS, which bounds what opening it may read (MaxLayoutIndexSize,
+// manifest.MaxManifestSize per file, MaxLayoutFiles, MaxLayoutBytes) and
+// refuses non-regular files and symbolic links leading out of it.
 func LayoutSource(ctx context.Context, ref reference.Reference) (discover.Source, error) {
 	if err := CheckLayout(ref.Path); err != nil {
 		return nil, err
 	}
-	s, err := oci.NewFromFS(ctx, os.DirFS(ref.Path))
-	if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
-		// oras-go reads every manifest index.json lists (and what they
-		// list) when it opens a layout: one changed on disk makes the
-		// whole layout unreadable, as for oras and notation.
-		return nil, fmt.Errorf("the OCI layout %s is damaged: a manifest it holds does not match its digest (changed or damaged on disk); copy the layout again from its source", ref.Path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout %s: %w", ref.Path, err)
-	}
-	return s, nil
+	return openLayout(ctx, ref.Path, true)
 }
 
 // Discoverer opens ref for discover, pull-signature and verify, whatever

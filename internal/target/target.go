@@ -46,7 +46,8 @@ func (o *Opened) Close() error {
 }
 
 // Open opens ref for reading, or for writing when write is set (registry
-// and oci-layout only).
+// and oci-layout only). An OCI layout opened for reading is read as
+// LayoutSource reads one (openLayout), and nothing in it is written.
 func Open(ctx context.Context, ref reference.Reference, client *remote.Client, write bool) (*Opened, error) {
 	switch ref.Kind {
 	case reference.Registry:
@@ -57,10 +58,19 @@ func Open(ctx context.Context, ref reference.Reference, client *remote.Client, w
 		return &Opened{ReadOnlyTarget: repo, Writable: repo}, nil
 	case reference.OCILayout:
 		if !write {
+			// Read only, as discovery reads one (LayoutSource): within
+			// the bounds of layoutFS while oras-go indexes it, then each
+			// blob as its descriptor describes it (copy reads layers).
 			if err := CheckLayout(ref.Path); err != nil {
 				return nil, err
 			}
-		} else if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
+			store, err := openLayout(ctx, ref.Path, false)
+			if err != nil {
+				return nil, err
+			}
+			return &Opened{ReadOnlyTarget: store}, nil
+		}
+		if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
 			return nil, NotADirectory(ref.Path)
 		}
 		store, err := oci.NewWithContext(ctx, ref.Path)

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package target
+
+const oNonblock = 0
