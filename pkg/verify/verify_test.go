@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"testing"
@@ -19,20 +20,10 @@ import (
 // TestEnvelopeFormatsAndIdentities checks that every format goes through
 // its verifier and that --identity narrows JWT trust as well.
 func TestEnvelopeFormatsAndIdentities(t *testing.T) {
-	keyPEM, certPEM, err := certgen.Generate(certgen.Options{CommonName: "signer", KeyType: certgen.KeyECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signature.ParsePrivateKeyPEM(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, err := signature.ParseCertificatesPEM(certPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, certs := newSigner(t, certgen.Options{CommonName: "signer"})
 	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("m"), Size: 100}
 	envelopes := map[string][]byte{}
+	var err error
 	if envelopes["jwt"], err = jwt.Sign(subject, jwt.SignOptions{Signer: key, Certificates: certs}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,20 +65,9 @@ func TestIdentitiesAgreeAcrossFormats(t *testing.T) {
 	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("m"), Size: 100}
 	sign := func(opts certgen.Options) (map[string][]byte, []*x509.Certificate) {
 		t.Helper()
-		opts.KeyType = certgen.KeyECP256
-		keyPEM, certPEM, err := certgen.Generate(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, err := signature.ParsePrivateKeyPEM(keyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certs, err := signature.ParseCertificatesPEM(certPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
+		key, certs := newSigner(t, opts)
 		envs := map[string][]byte{}
+		var err error
 		if envs["jwt"], err = jwt.Sign(subject, jwt.SignOptions{Signer: key, Certificates: certs}); err != nil {
 			t.Fatal(err)
 		}
@@ -134,4 +114,24 @@ func TestIdentitiesAgreeAcrossFormats(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newSigner generates an ECDSA P-256 key and a self-signed certificate for
+// it with opts (its KeyType is set here).
+func newSigner(t *testing.T, opts certgen.Options) (crypto.Signer, []*x509.Certificate) {
+	t.Helper()
+	opts.KeyType = certgen.KeyECP256
+	keyPEM, certPEM, err := certgen.Generate(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := signature.ParseCertificatesPEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, certs
 }
