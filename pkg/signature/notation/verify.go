@@ -106,16 +106,16 @@ func Verify(ctx context.Context, envelope []byte, format string, subject ocispec
 	if len(envelope) > signetsig.MaxEnvelopeSize {
 		return nil, vErr(ClassTooLarge, "%s envelope of %d bytes exceeds the limit of %d bytes; refused unread", format, len(envelope), signetsig.MaxEnvelopeSize)
 	}
-	// Validating the chain costs signature checks per certificate, before
-	// any trust decision (see signetsig.MaxCertificateChain).
-	if n := chainLength(envelope, format); n > signetsig.MaxCertificateChain {
-		return nil, malformed("the certificate chain holds %d certificates; at most %d are accepted", n, signetsig.MaxCertificateChain)
-	}
 	// Parse first so that garbage is reported as malformed, not as a
-	// policy problem.
+	// policy problem. Parsing checks no signature.
 	c, err := content(envelope, format)
 	if err != nil {
 		return nil, err
+	}
+	// Validating the chain costs signature checks per certificate, before
+	// any trust decision (see signetsig.MaxCertificateChain).
+	if n := len(c.SignerInfo.CertificateChain); n > signetsig.MaxCertificateChain {
+		return nil, malformed("the certificate chain holds %d certificates; at most %d are accepted", n, signetsig.MaxCertificateChain)
 	}
 	// "Unknown critical attributes MUST cause signature verification to
 	// fail" (Notary Project signature specification); notation-go checks
